@@ -1,0 +1,7 @@
+"""cxnlp: customer-experience tagging for Arabic and Persian feedback."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

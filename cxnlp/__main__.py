@@ -1,0 +1,3 @@
+from cxnlp.cli import main
+
+main()
