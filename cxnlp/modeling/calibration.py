@@ -1,0 +1,95 @@
+"""Temperature scaling, per-label thresholds and calibration error.
+
+Support tools act on scores ("escalate anger above 0.8"), so the scores must mean what
+they say. Temperatures are fitted per head on the dev split by minimising the negative
+log-likelihood; multilabel thresholds are tuned per label on dev to maximise F1, with
+a floor so that a rare label cannot end up predicted for everything.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from sklearn.metrics import f1_score
+
+from cxnlp.modeling.decoding import probabilities
+from cxnlp.taxonomy import Head
+
+_EPS = 1e-12
+
+
+def negative_log_likelihood(head: Head, logits: np.ndarray, target: np.ndarray, temperature: float) -> float:
+    """target: multi-hot [N, L] for multilabel heads, class indices [N] otherwise."""
+    p = probabilities(head, logits, temperature)
+    if head.kind == "multilabel":
+        t = target.astype(np.float64)
+        return float(-np.mean(t * np.log(p + _EPS) + (1 - t) * np.log(1 - p + _EPS)))
+    return float(-np.mean(np.log(p[np.arange(len(target)), target] + _EPS)))
+
+
+def fit_temperature(head: Head, logits: np.ndarray, target: np.ndarray, bounds: tuple[float, float] = (0.05, 20.0)) -> float:
+    """The temperature in `bounds` that minimises dev NLL (1.0 when there is no data)."""
+    if len(logits) == 0:
+        return 1.0
+    res = minimize_scalar(lambda log_t: negative_log_likelihood(head, logits, target, float(np.exp(log_t))),
+                          bounds=(np.log(bounds[0]), np.log(bounds[1])), method="bounded",
+                          options={"xatol": 1e-4})
+    return float(np.exp(res.x))
+
+
+def tune_thresholds(probs: np.ndarray, target: np.ndarray, floor: float = 0.1, default: float = 0.5,
+                    grid: np.ndarray | None = None) -> np.ndarray:
+    """Per-label threshold maximising F1 on dev; `default` for labels with no positive
+    example in dev; never below `floor`. Ties go to the threshold closest to `default`."""
+    grid = np.round(np.arange(0.05, 0.951, 0.025), 3) if grid is None else grid
+    grid = grid[grid >= floor]
+    out = np.full(probs.shape[1], default)
+    for j in range(probs.shape[1]):
+        y = target[:, j].astype(int)
+        if y.sum() == 0:
+            continue
+        scores = [f1_score(y, (probs[:, j] >= t).astype(int), zero_division=0) for t in grid]
+        best = max(scores)
+        candidates = [t for t, s in zip(grid, scores, strict=True) if s >= best - 1e-12]
+        out[j] = min(candidates, key=lambda t: abs(t - default))
+    return out
+
+
+def expected_calibration_error(head: Head, probs: np.ndarray, target: np.ndarray, bins: int = 15) -> float:
+    """ECE: for single-label heads over the top-label confidence; for multilabel heads
+    over every (record, label) probability."""
+    if len(probs) == 0:
+        return float("nan")
+    if head.kind == "multilabel":
+        conf = probs.ravel()
+        correct = target.astype(np.float64).ravel()
+    else:
+        pred = probs.argmax(axis=1)
+        conf = probs.max(axis=1)
+        correct = (pred == target).astype(np.float64)
+        # For single-label heads "accuracy in the bin" compares with the confidence.
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    idx = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            ece += m.mean() * abs(correct[m].mean() - conf[m].mean())
+    return float(ece)
+
+
+def reliability_bins(head: Head, probs: np.ndarray, target: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
+    """Points of a reliability diagram: mean confidence, observed frequency, count per bin."""
+    if head.kind == "multilabel":
+        conf, correct = probs.ravel(), target.astype(np.float64).ravel()
+    else:
+        conf = probs.max(axis=1)
+        correct = (probs.argmax(axis=1) == target).astype(np.float64)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    idx = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, bins - 1)
+    out = []
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            out.append({"confidence": float(conf[m].mean()), "accuracy": float(correct[m].mean()), "count": int(m.sum())})
+    return out

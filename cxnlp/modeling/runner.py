@@ -1,0 +1,119 @@
+"""Running an encoder + heads over many texts fast on a CPU.
+
+Texts are normalised, tokenised without padding, sorted by length and batched with
+dynamic padding (short posts are not padded to the longest review). Texts longer than
+the model's window are split into overlapping windows whose head scores are combined
+(max for multilabel heads: a label present anywhere counts; mean for the others), so
+nothing is silently truncated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from cxnlp.modeling.heads import MultiHeadClassifier
+from cxnlp.text import Normalizer
+
+
+def special_wrapping(tokenizer) -> tuple[list[int], list[int]]:  # noqa: ANN001
+    """The special tokens a tokenizer puts before and after a single sequence (e.g.
+    `<s>` … `</s>`, `[CLS]` … `[SEP]`), found by encoding a probe with and without them
+    (works for every fast tokenizer, whatever its class)."""
+    with_sp = tokenizer("a", add_special_tokens=True)["input_ids"]
+    bare = tokenizer("a", add_special_tokens=False)["input_ids"]
+    for k in range(len(with_sp) - len(bare) + 1):
+        if with_sp[k:k + len(bare)] == bare:
+            return list(with_sp[:k]), list(with_sp[k + len(bare):])
+    raise ValueError("cannot locate the text inside the tokenizer's special-token template")
+
+
+@dataclass
+class Windowed:
+    """Token windows of a batch of texts."""
+
+    ids: list[list[int]]
+    """Token ids of every window (with special tokens)."""
+    owner: list[int]
+    """Index of the text each window belongs to."""
+
+
+class EncoderRunner:
+    """Normalise → tokenise → window → batch → encode → heads, returning raw head logits."""
+
+    def __init__(self, model: MultiHeadClassifier, tokenizer, normalizer: Normalizer, *, max_length: int = 128,  # noqa: ANN001
+                 text_prefix: str = "", batch_size: int = 32, stride: int = 32) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.normalizer = normalizer
+        self.max_length = max_length
+        self.text_prefix = text_prefix
+        self.batch_size = batch_size
+        self.stride = stride
+        self._prefix_ids = tokenizer(text_prefix, add_special_tokens=False)["input_ids"] if text_prefix else []
+        self._head_ids, self._tail_ids = special_wrapping(tokenizer)
+
+    def prepare(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[str]:
+        langs = langs or [None] * len(texts)
+        return [self.normalizer(t, lang) for t, lang in zip(texts, langs, strict=True)]
+
+    def window(self, normalized: Sequence[str]) -> Windowed:
+        tok = self.tokenizer
+        body = tok(list(normalized), add_special_tokens=False, truncation=False)["input_ids"]
+        n_special = len(self._head_ids) + len(self._tail_ids)
+        room = max(self.max_length - n_special - len(self._prefix_ids), 8)
+        step = max(room - self.stride, 1)
+        ids, owner = [], []
+        for i, seq in enumerate(body):
+            starts = [0] if len(seq) <= room else list(range(0, len(seq) - self.stride, step))
+            for s in starts:
+                piece = self._prefix_ids + seq[s:s + room]
+                ids.append(self._head_ids + piece + self._tail_ids)
+                owner.append(i)
+        return Windowed(ids, owner)
+
+    @torch.inference_mode()
+    def window_logits(self, windows: Windowed) -> dict[str, np.ndarray]:
+        pad = self.tokenizer.pad_token_id or 0
+        order = sorted(range(len(windows.ids)), key=lambda i: len(windows.ids[i]))
+        heads = self.model.taxonomy.head_names
+        out = {h: [None] * len(order) for h in heads}
+        for b in range(0, len(order), self.batch_size):
+            idx = order[b:b + self.batch_size]
+            width = max(len(windows.ids[i]) for i in idx)
+            input_ids = torch.full((len(idx), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(idx), width), dtype=torch.long)
+            for r, i in enumerate(idx):
+                seq = windows.ids[i]
+                input_ids[r, :len(seq)] = torch.tensor(seq)
+                mask[r, :len(seq)] = 1
+            logits = self.model(input_ids, mask)
+            for h in heads:
+                arr = logits[h].float().numpy()
+                for r, i in enumerate(idx):
+                    out[h][i] = arr[r]
+        return {h: np.stack(v) if v else np.zeros((0, 0)) for h, v in out.items()}
+
+    def logits(self, texts: Sequence[str], langs: Sequence[str | None] | None = None,
+               normalized: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """Head logits per text: {head: [N, width]}."""
+        normalized = normalized if normalized is not None else self.prepare(texts, langs)
+        windows = self.window(normalized)
+        per_window = self.window_logits(windows)
+        if not normalized:
+            return {h.name: np.zeros((0, 0), dtype=np.float32) for h in self.model.taxonomy.heads}
+        # Windows are in text order, so each text's windows form one contiguous run.
+        owner = np.asarray(windows.owner)
+        starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        counts = np.diff(np.r_[starts, len(owner)])[:, None]
+        out = {}
+        for head in self.model.taxonomy.heads:
+            wl = per_window[head.name]
+            if head.is_multilabel:
+                out[head.name] = np.maximum.reduceat(wl, starts, axis=0)
+            else:
+                out[head.name] = (np.add.reduceat(wl, starts, axis=0) / counts).astype(np.float32)
+        return out
