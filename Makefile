@@ -3,6 +3,8 @@
 #   make test   set up .venv and run the test suite
 # Everything else is a building block of those two.
 
+PORT ?= 8000
+
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -16,7 +18,7 @@ TORCH := torch==2.13.0
 # are in pyproject.toml). See README "Installation".
 HAZM := hazm==0.10.0
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench train-default train-linear clean
 
 setup: $(STAMP)
 
@@ -24,7 +26,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "$(TORCH)"
-	$(PIP) install --quiet -e ".[serve,onnx,dev]"
+	$(PIP) install --quiet -e ".[serve,onnx,spark,dev]"
 	$(PIP) install --quiet --no-deps "$(HAZM)"
 	$(PY) -c "import cxnlp, hazm, camel_tools.utils.charmap, torch, transformers; print('cxnlp environment ready: torch', torch.__version__, 'transformers', transformers.__version__)"
 	touch $(STAMP)
@@ -35,10 +37,29 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check cxnlp training serve tests bench scripts
 
-demo: setup
-	$(VENV)/bin/cxnlp data validate data/corpus
-	$(VENV)/bin/cxnlp detect "وش صار على طلبي؟ ابي اعرف الحين" "سفارشم هنوز نرسیده، چرا انقدر طول میکشه؟"
-	$(VENV)/bin/cxnlp normalize "شكراً على التأخير الرائع 😂😂😂😂 @support #خدمة_سيئة https://t.co/x" "من ميخواهم بدونم كي ميرسه"
+QUICK := models/cx-quick/cxnlp.json
+CORPUS := $(wildcard data/corpus/*.jsonl)
+
+$(QUICK): training/configs/quick.yaml data/taxonomy.yaml $(CORPUS) | setup
+	$(VENV)/bin/cxnlp train -c training/configs/quick.yaml
+
+demo: setup $(QUICK)
+	$(VENV)/bin/cxnlp evaluate models/cx-quick --data data/corpus --split test -o reports/cx-quick
+	@echo ""
+	@echo "Serving models/cx-quick on http://127.0.0.1:$(PORT) (Ctrl-C to stop). Try, in another terminal:"
+	@echo "  curl -s localhost:$(PORT)/v1/classify -H 'content-type: application/json' -d '{\"text\": \"الطلب تأخر ثلاث أيام وما حد رد علي\"}'"
+	$(VENV)/bin/cxnlp serve models/cx-quick --port $(PORT)
+
+train-default: setup
+	$(VENV)/bin/cxnlp train -c training/configs/default.yaml
+
+train-linear: setup
+	$(VENV)/bin/cxnlp train -c training/configs/linear.yaml
+
+bench: setup
+	$(PY) bench/bench_normalize.py
+	$(PY) bench/bench_inference.py
+	$(PY) bench/bench_quality.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis runs reports

@@ -10,7 +10,8 @@ from typing import NoReturn
 
 import typer
 
-from cxnlp import __version__
+from cxnlp import __version__, cli_modeling
+from cxnlp.backbones.cli import app as backbone_app
 from cxnlp.data import load_labelled, split_dataset
 from cxnlp.taxonomy import Taxonomy, TaxonomyError
 from cxnlp.text import Normalizer, NormalizerConfig, detect_language, detect_variety
@@ -48,6 +49,10 @@ data_app = typer.Typer(help="Validate and split labelled data.", no_args_is_help
 taxonomy_app = typer.Typer(help="Check taxonomy YAML files.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(taxonomy_app, name="taxonomy")
+app.add_typer(backbone_app, name="backbone", help="Resolve, inspect and trim pretrained backbones.")
+from cxnlp.serve_command import serve as _serve  # noqa: E402
+
+app.command("serve")(_serve)
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -142,6 +147,14 @@ def data_split(
     for name, part in parts.items():
         part.to_json(output / f"{name}.jsonl", force_ascii=False, lines=True)
         typer.echo(f"{name}: {len(part)} records → {output / (name + '.jsonl')}")
+
+
+app.command()(cli_modeling.train)
+app.command()(cli_modeling.evaluate)
+app.command()(cli_modeling.predict)
+app.command()(cli_modeling.export)
+from cxnlp.tagging.cli import tag_command  # noqa: E402
+app.command("tag")(tag_command)
 
 
 def main() -> None:

@@ -211,27 +211,27 @@ class _LinearBackend:
 
 
 class _TorchBackend:
-    def __init__(self, runner: Any) -> None:
+    def __init__(self, runner: Any, model: Any) -> None:
         self.runner = runner
+        self.runner_model = model
 
     @classmethod
     def load(cls, path: Path, meta: ModelMeta, taxonomy: Taxonomy, normalizer: Normalizer, batch_size: int) -> _TorchBackend:
         from safetensors.torch import load_file
-        from transformers import AutoConfig, AutoModel, AutoTokenizer
+        from transformers import AutoTokenizer
 
+        from cxnlp.modeling.encoder import load_encoder
         from cxnlp.modeling.heads import MultiHeadClassifier
         from cxnlp.modeling.runner import EncoderRunner
 
         enc_dir = path / ENCODER_DIR
-        config = AutoConfig.from_pretrained(str(enc_dir))
-        kwargs = {"add_pooling_layer": False} if config.model_type in ("bert", "xlm-roberta", "roberta") else {}
-        encoder = AutoModel.from_pretrained(str(enc_dir), **kwargs)
+        encoder = load_encoder(enc_dir)
         tokenizer = AutoTokenizer.from_pretrained(str(enc_dir))
         model = MultiHeadClassifier(encoder, taxonomy, dropout=0.0)
         model.heads.load_state_dict(load_file(str(path / HEADS_FILE)))
         model.eval()
-        return cls(EncoderRunner(model, tokenizer, normalizer, max_length=meta.max_length,
-                                 text_prefix=meta.text_prefix, batch_size=batch_size))
+        return cls(EncoderRunner.for_torch(model, tokenizer, normalizer, max_length=meta.max_length,
+                                           text_prefix=meta.text_prefix, batch_size=batch_size), model)
 
     def logits(self, texts: list[str], langs: Sequence[str | None] | None) -> dict[str, np.ndarray]:
         return self.runner.logits(texts, langs)

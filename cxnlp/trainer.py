@@ -250,16 +250,14 @@ class Trainer:
     # -- transformer -------------------------------------------------------------------
 
     def _build_model(self) -> tuple[MultiHeadClassifier, Any, Any]:
-        from transformers import AutoModel
-
         from cxnlp.backbones import resolve_backbone
+        from cxnlp.modeling.encoder import load_encoder
 
         cfg = self.cfg
         resolved = resolve_backbone(cfg.backbone)
         logger.info("backbone: %s", resolved.describe())
         tokenizer = resolved.load_tokenizer()
-        encoder = AutoModel.from_pretrained(str(resolved.path), add_pooling_layer=False) \
-            if _supports_pooling_flag(resolved.path) else AutoModel.from_pretrained(str(resolved.path))
+        encoder = load_encoder(resolved.path)
         if cfg.num_layers:
             _truncate_layers(encoder, cfg.num_layers)
         torch.manual_seed(cfg.seed)
@@ -294,8 +292,9 @@ class Trainer:
                 raise TrainingError(f"--resume: no checkpoint in {ckpt}")
             state = self._load_checkpoint(ckpt, model, optimizer, scheduler)
             logger.info("resumed from %s after epoch %d (step %d)", ckpt, state.epoch, state.global_step)
-        runner = EncoderRunner(model, tokenizer, self.normalizer, max_length=cfg.max_length,
-                               text_prefix=resolved.text_prefix, batch_size=cfg.eval_batch_size)
+        runner = EncoderRunner.for_torch(model, tokenizer, self.normalizer, max_length=cfg.max_length,
+                                         text_prefix=resolved.text_prefix, batch_size=cfg.eval_batch_size)
+        model.train()
         dev = parts["dev"]
         dev_targets = encode_targets(self.taxonomy, dev["labels"])
         dev_norm = self._texts(dev)
@@ -325,7 +324,7 @@ class Trainer:
                 loss, _ = multitask_loss(self.taxonomy, logits, tgt, settings)
                 if not torch.isfinite(loss):
                     raise TrainingError(
-                        f"loss became {float(loss)} at epoch {epoch + 1}, batch {b + 1}; training stopped. "
+                        f"loss became {float(loss.detach())} at epoch {epoch + 1}, batch {b + 1}; training stopped. "
                         f"The last good checkpoint (if any) is kept in {ckpt}. Try a lower learning rate."
                     )
                 (loss / cfg.gradient_accumulation_steps).backward()
@@ -491,13 +490,6 @@ class Trainer:
             return SummaryWriter(log_dir=str(self.run_dir / "tensorboard"))
         except Exception:  # noqa: BLE001 - tensorboard missing or broken: CSV logging still works
             return None
-
-
-def _supports_pooling_flag(path: Path) -> bool:
-    import json
-
-    cfg = json.loads((Path(path) / "config.json").read_text())
-    return cfg.get("model_type") in ("bert", "xlm-roberta", "roberta", "camembert", "electra")
 
 
 def _progress(total: int, desc: str, enabled: bool):  # noqa: ANN202

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, get_args, get_type_hints
 
 import yaml
 
@@ -194,8 +194,12 @@ class TrainConfig:
         if key not in {f.name for f in fields(cls)}:
             raise ValueError(f"unknown training setting {key!r}")
         value = yaml.safe_load(raw) if raw.strip() else None
-        hint = str(get_type_hints(cls)[key])
-        if hint.startswith("str") and value is not None and not isinstance(value, str):
+        hint = get_type_hints(cls)[key]
+        allowed = get_args(hint) or (hint,)
+        # "backbone=123" names a directory, not a number: keep the text for str fields.
+        if str in allowed and value is not None and not isinstance(value, str) and not (
+            {int, float, bool} & set(allowed)
+        ):
             value = raw
         return key, value
 

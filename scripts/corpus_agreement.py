@@ -1,7 +1,9 @@
 """Agreement between the corpus labels and the independent second labelling.
 
 Usage: python scripts/corpus_agreement.py [--json data/review/agreement.json] [--disagreements FILE]
-Reads data/review/second-*.jsonl and the matching records of data/corpus/. Reports per head:
+Reads data/review/second-*.jsonl and the matching records of data/corpus/. Run it before the
+adjudicated labels are applied (scripts/corpus_finalize.py): afterwards the corpus holds the
+adjudicated labels and the figures would no longer measure the two annotators. Reports per head:
 Cohen's kappa for single-label heads, mean Jaccard for multilabel heads (plus Cohen's kappa of
 each head's labels taken as binary decisions), raw agreement, and the number of records.
 """
@@ -91,7 +93,8 @@ def main() -> None:
                         if (set(first[i]["labels"][h.name]) != set(second[i]["labels"][h.name]) if h.is_multilabel
                             else first[i]["labels"][h.name] != second[i]["labels"][h.name])}
                 if diff:
-                    fh.write(json.dumps({"id": i, "text": first[i]["text"], "diff": diff}, ensure_ascii=False) + "\n")
+                    fh.write(json.dumps({"id": i, "channel": first[i]["channel"], "text": first[i]["text"], "diff": diff},
+                                        ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

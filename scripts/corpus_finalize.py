@@ -1,5 +1,6 @@
-"""Finalise the shipped corpus in place: drop exact duplicates, apply adjudicated labels,
-assign the deterministic train/dev/test split. Idempotent; run after any corpus edit.
+"""Finalise the shipped corpus in place: drop exact duplicates, apply adjudicated labels and
+the consistency-sweep corrections (data/review/), assign the deterministic train/dev/test
+split. Idempotent; run after any corpus edit.
 
 Usage: python scripts/corpus_finalize.py [--dry-run]
 """
@@ -32,11 +33,14 @@ def main() -> None:
     files = sorted(CORPUS.glob("*.jsonl"))
     data = {f: [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()] for f in files}
     resolutions: dict[str, dict] = {}
-    for f in sorted(REVIEW.glob("resolved-*.jsonl")):
+    # Adjudicated disagreements first, then the consistency sweep of records outside the sample.
+    decisions = sorted(REVIEW.glob("resolved-*.jsonl")) + sorted(
+        f for f in REVIEW.glob("sweep-*.jsonl") if not f.name.startswith("sweep-input"))
+    for f in decisions:
         for line in f.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 r = json.loads(line)
-                resolutions[r["id"]] = r["final"]
+                resolutions.setdefault(r["id"], {}).update(r["final"])
     seen: dict[tuple[str, str], str] = {}
     dropped, changed = [], Counter()
     kept: dict[Path, list[dict]] = {}

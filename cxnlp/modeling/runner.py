@@ -9,13 +9,14 @@ nothing is silently truncated.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from cxnlp.modeling.heads import MultiHeadClassifier
+from cxnlp.taxonomy import Taxonomy
 from cxnlp.text import Normalizer
 
 
@@ -41,12 +42,32 @@ class Windowed:
     """Index of the text each window belongs to."""
 
 
-class EncoderRunner:
-    """Normalise → tokenise → window → batch → encode → heads, returning raw head logits."""
+Forward = Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]
+"""(input_ids [B, T] int64, attention_mask [B, T] int64) → {head: logits [B, width]}."""
 
-    def __init__(self, model: MultiHeadClassifier, tokenizer, normalizer: Normalizer, *, max_length: int = 128,  # noqa: ANN001
-                 text_prefix: str = "", batch_size: int = 32, stride: int = 32) -> None:
-        self.model = model.eval()
+
+def torch_forward(model: MultiHeadClassifier) -> Forward:
+    """Run a PyTorch multi-head model in inference mode on numpy batches."""
+
+    @torch.inference_mode()
+    def forward(input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
+        out = model(torch.from_numpy(input_ids), torch.from_numpy(attention_mask))
+        return {h: v.float().numpy() for h, v in out.items()}
+
+    return forward
+
+
+class EncoderRunner:
+    """Normalise → tokenise → window → batch → forward, returning raw head logits.
+
+    `forward` is any function from numpy token batches to head logits, so the same
+    windowing, batching and aggregation serve the PyTorch model and exported runtimes.
+    """
+
+    def __init__(self, forward: Forward, taxonomy: Taxonomy, tokenizer, normalizer: Normalizer, *,  # noqa: ANN001
+                 max_length: int = 128, text_prefix: str = "", batch_size: int = 32, stride: int = 32) -> None:
+        self.forward = forward
+        self.taxonomy = taxonomy
         self.tokenizer = tokenizer
         self.normalizer = normalizer
         self.max_length = max_length
@@ -56,13 +77,19 @@ class EncoderRunner:
         self._prefix_ids = tokenizer(text_prefix, add_special_tokens=False)["input_ids"] if text_prefix else []
         self._head_ids, self._tail_ids = special_wrapping(tokenizer)
 
+    @classmethod
+    def for_torch(cls, model: MultiHeadClassifier, tokenizer, normalizer: Normalizer, **kwargs) -> EncoderRunner:  # noqa: ANN001, ANN003
+        model.eval()
+        return cls(torch_forward(model), model.taxonomy, tokenizer, normalizer, **kwargs)
+
     def prepare(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[str]:
         langs = langs or [None] * len(texts)
         return [self.normalizer(t, lang) for t, lang in zip(texts, langs, strict=True)]
 
     def window(self, normalized: Sequence[str]) -> Windowed:
         tok = self.tokenizer
-        body = tok(list(normalized), add_special_tokens=False, truncation=False)["input_ids"]
+        # No truncation: long texts are windowed below (verbose=False: the length warning does not apply).
+        body = tok(list(normalized), add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
         n_special = len(self._head_ids) + len(self._tail_ids)
         room = max(self.max_length - n_special - len(self._prefix_ids), 8)
         step = max(room - self.stride, 1)
@@ -75,26 +102,24 @@ class EncoderRunner:
                 owner.append(i)
         return Windowed(ids, owner)
 
-    @torch.inference_mode()
     def window_logits(self, windows: Windowed) -> dict[str, np.ndarray]:
         pad = self.tokenizer.pad_token_id or 0
         order = sorted(range(len(windows.ids)), key=lambda i: len(windows.ids[i]))
-        heads = self.model.taxonomy.head_names
-        out = {h: [None] * len(order) for h in heads}
+        heads = self.taxonomy.head_names
+        out: dict[str, list] = {h: [None] * len(order) for h in heads}
         for b in range(0, len(order), self.batch_size):
             idx = order[b:b + self.batch_size]
             width = max(len(windows.ids[i]) for i in idx)
-            input_ids = torch.full((len(idx), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(idx), width), dtype=torch.long)
+            input_ids = np.full((len(idx), width), pad, dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
             for r, i in enumerate(idx):
                 seq = windows.ids[i]
-                input_ids[r, :len(seq)] = torch.tensor(seq)
+                input_ids[r, :len(seq)] = seq
                 mask[r, :len(seq)] = 1
-            logits = self.model(input_ids, mask)
+            logits = self.forward(input_ids, mask)
             for h in heads:
-                arr = logits[h].float().numpy()
                 for r, i in enumerate(idx):
-                    out[h][i] = arr[r]
+                    out[h][i] = logits[h][r]
         return {h: np.stack(v) if v else np.zeros((0, 0)) for h, v in out.items()}
 
     def logits(self, texts: Sequence[str], langs: Sequence[str | None] | None = None,
@@ -104,13 +129,13 @@ class EncoderRunner:
         windows = self.window(normalized)
         per_window = self.window_logits(windows)
         if not normalized:
-            return {h.name: np.zeros((0, 0), dtype=np.float32) for h in self.model.taxonomy.heads}
+            return {h.name: np.zeros((0, 0), dtype=np.float32) for h in self.taxonomy.heads}
         # Windows are in text order, so each text's windows form one contiguous run.
         owner = np.asarray(windows.owner)
         starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
         counts = np.diff(np.r_[starts, len(owner)])[:, None]
         out = {}
-        for head in self.model.taxonomy.heads:
+        for head in self.taxonomy.heads:
             wl = per_window[head.name]
             if head.is_multilabel:
                 out[head.name] = np.maximum.reduceat(wl, starts, axis=0)

@@ -31,7 +31,10 @@ def metrics_table(metrics: dict[str, Any], splits: tuple[str, ...] = ("dev", "te
             cells += [_fmt(m["macro_f1"]), _fmt(m["micro_f1"])]
         lines.append(f"| {h} | {kind} | " + " | ".join(cells) + " |")
     if present:
-        lines.append("| **mean** | | " + " | ".join(f"**{_fmt(metrics[s]['macro_f1_mean'])}** | " for s in present) + "")
+        cells = []
+        for s in present:
+            cells += [f"**{_fmt(metrics[s]['macro_f1_mean'])}**", ""]
+        lines.append("| **mean** | | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

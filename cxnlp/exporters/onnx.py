@@ -1,0 +1,131 @@
+"""ONNX Runtime export (optionally int8-quantised) of a transformer model directory.
+
+The exported directory keeps the model-directory contract (taxonomy, normalisation,
+calibration, metrics, card, `cxnlp.json`) and replaces `encoder/` + `heads.safetensors`
+by one `model.onnx` graph (encoder, mean pooling and all heads) plus `tokenizer/`, so the
+Predictor, the service and the batch tagger load it like any other model directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cxnlp.model_dir import (
+    CALIBRATION_FILE,
+    ENCODER_DIR,
+    METRICS_FILE,
+    TRAINING_CONFIG_FILE,
+    ModelDirectoryError,
+    ModelMeta,
+    atomic_directory,
+    load_meta,
+    save_meta,
+)
+from cxnlp.taxonomy import TAXONOMY_FILE, Taxonomy
+from cxnlp.text import NORMALIZATION_FILE, Normalizer
+
+logger = logging.getLogger("cxnlp.export")
+
+ONNX_FILE = "model.onnx"
+TOKENIZER_DIR = "tokenizer"
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "sentencepiece.bpe.model")
+
+
+def export_onnx(src: str | Path, out: str | Path, *, quantize: bool = True, opset: int = 17) -> Path:
+    """Export the transformer model in `src` to an ONNX model directory at `out`.
+
+    quantize: apply ONNX Runtime dynamic int8 quantisation to the weights (MatMul/Gemm),
+    which shrinks the file about 4x and speeds up CPU inference; measure the quality cost
+    with `cxnlp evaluate` before adopting it.
+    """
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from cxnlp.predict import Predictor
+
+    src, out = Path(src), Path(out)
+    meta = load_meta(src)
+    if meta.model_type != "transformer" or meta.extra.get("runtime") == "onnx":
+        raise ModelDirectoryError(f"{src} is not a PyTorch transformer model directory; nothing to export")
+    predictor = Predictor.load(src)
+    model = predictor._backend.runner_model
+    heads = predictor.taxonomy.head_names
+
+    class _Graph(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            out = self.model(input_ids, attention_mask)
+            return tuple(out[h] for h in heads)
+
+    graph = _Graph().eval()
+    example = (torch.full((2, 12), 5, dtype=torch.long), torch.ones((2, 12), dtype=torch.long))
+    with atomic_directory(out) as tmp:
+        raw = tmp / ("model.fp32.onnx" if quantize else ONNX_FILE)
+        with torch.inference_mode():
+            torch.onnx.export(
+                graph, example, str(raw), input_names=["input_ids", "attention_mask"], output_names=heads,
+                dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
+                              **{h: {0: "batch"} for h in heads}},
+                opset_version=opset, dynamo=False,
+            )
+        if quantize:
+            quantize_dynamic(str(raw), str(tmp / ONNX_FILE), weight_type=QuantType.QInt8)
+            raw.unlink()
+        (tmp / TOKENIZER_DIR).mkdir()
+        for name in _TOKENIZER_FILES:
+            f = src / ENCODER_DIR / name
+            if f.exists():
+                shutil.copy2(f, tmp / TOKENIZER_DIR / name)
+        for name in (TAXONOMY_FILE, NORMALIZATION_FILE, CALIBRATION_FILE, METRICS_FILE, TRAINING_CONFIG_FILE):
+            if (src / name).exists():
+                shutil.copy2(src / name, tmp / name)
+        new_meta = ModelMeta(**{**asdict(meta), "extra": {**meta.extra, "runtime": "onnx", "quantized": quantize,
+                                                          "onnx_opset": opset, "exported_from": str(src)}})
+        save_meta(tmp, new_meta)
+        from cxnlp.reports.model_card import write_model_card
+
+        write_model_card(tmp)
+    logger.info("exported %s → %s (%s, %.1f MB)", src, out, "int8" if quantize else "fp32",
+                (out / ONNX_FILE).stat().st_size / 1e6)
+    return out
+
+
+class OnnxBackend:
+    """Predictor backend running `model.onnx` with ONNX Runtime."""
+
+    def __init__(self, runner: Any) -> None:
+        self.runner = runner
+
+    @classmethod
+    def load(cls, path: Path, meta: ModelMeta, taxonomy: Taxonomy, normalizer: Normalizer, *, batch_size: int = 32,
+             num_threads: int | None = None) -> OnnxBackend:
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        from cxnlp.modeling.runner import EncoderRunner
+
+        opts = ort.SessionOptions()
+        if num_threads:
+            opts.intra_op_num_threads = num_threads
+        session = ort.InferenceSession(str(path / ONNX_FILE), opts, providers=["CPUExecutionProvider"])
+        names = [o.name for o in session.get_outputs()]
+
+        def forward(input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
+            outs = session.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})
+            return dict(zip(names, outs, strict=True))
+
+        tokenizer = AutoTokenizer.from_pretrained(str(path / TOKENIZER_DIR))
+        return cls(EncoderRunner(forward, taxonomy, tokenizer, normalizer, max_length=meta.max_length,
+                                 text_prefix=meta.text_prefix, batch_size=batch_size))
+
+    def logits(self, texts: list[str], langs: Any) -> dict[str, np.ndarray]:
+        return self.runner.logits(texts, langs)

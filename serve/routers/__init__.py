@@ -1,0 +1,1 @@
+"""HTTP routers: classify, labels, model, health (probes and metrics)."""

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from cxnlp import Predictor
+from cxnlp.exporters import export_onnx
+from cxnlp.model_dir import ModelDirectoryError, load_meta
+from tests.conftest import corpus_records
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    return [r["text"] for r in corpus_records(300)[100:300]]
+
+
+def _agreement(a, b, texts) -> float:
+    pa, pb = a.predict(texts), b.predict(texts)
+    return float(np.mean([ra["heads"][h]["labels"] == rb["heads"][h]["labels"] for ra, rb in zip(pa, pb, strict=True)
+                          for h in ra["heads"]]))
+
+
+def test_fp32_export_matches_pytorch(tmp_path, tiny_model_dir, texts):
+    out = export_onnx(tiny_model_dir, tmp_path / "onnx", quantize=False)
+    meta = load_meta(out)
+    assert meta.extra["runtime"] == "onnx" and meta.extra["quantized"] is False
+    assert not (out / "encoder").exists() and (out / "model.onnx").exists() and (out / "README.md").exists()
+    a, b = Predictor.load(tiny_model_dir), Predictor.load(out)
+    za, zb = a.logits(texts[:50]), b.logits(texts[:50])
+    for h in za:
+        assert np.allclose(za[h], zb[h], atol=1e-4), h
+    assert _agreement(a, b, texts) >= 0.98
+
+
+def test_int8_export_is_smaller_and_loads(tmp_path, tiny_model_dir, texts):
+    fp32 = export_onnx(tiny_model_dir, tmp_path / "fp32", quantize=False)
+    int8 = export_onnx(tiny_model_dir, tmp_path / "int8", quantize=True)
+    assert (int8 / "model.onnx").stat().st_size < (fp32 / "model.onnx").stat().st_size
+    rec = Predictor.load(int8).predict(texts[:3], evidence=True)
+    assert len(rec) == 3 and "evidence" in rec[0]
+    assert json.loads((int8 / "cxnlp.json").read_text())["extra"]["quantized"] is True
+
+
+def test_refuses_linear_and_onnx_sources(tmp_path, linear_model_dir, tiny_model_dir):
+    with pytest.raises(ModelDirectoryError):
+        export_onnx(linear_model_dir, tmp_path / "x")
+    onnx_dir = export_onnx(tiny_model_dir, tmp_path / "o", quantize=False)
+    with pytest.raises(ModelDirectoryError):
+        export_onnx(onnx_dir, tmp_path / "y")

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from cxnlp.data import DataValidationError
+from cxnlp.reports.evaluation import evaluate_model, write_report
+from cxnlp.trainer import CHECKPOINT, Trainer, TrainingError
+from cxnlp.training_args import TrainConfig
+from tests.conftest import corpus_records, tiny_train_config, write_jsonl
+
+
+def test_saved_model_reproduces_training_metrics(tiny_model_dir, small_corpus):
+    """The metrics computed in memory at the end of training equal those of the model
+    loaded back from disk on the same split: save → load gives identical predictions."""
+    saved = json.loads((tiny_model_dir / "metrics.json").read_text())["test"]
+    again = evaluate_model(tiny_model_dir, str(small_corpus), split="test").overall
+    for head, m in saved["heads"].items():
+        assert again["heads"][head]["per_label"] == m["per_label"], head
+    files = {p.name for p in tiny_model_dir.iterdir()}
+    assert {"cxnlp.json", "encoder", "heads.safetensors", "taxonomy.yaml", "normalization.json", "calibration.json",
+            "training_config.yaml", "metrics.json", "README.md"} <= files
+    meta = json.loads((tiny_model_dir / "cxnlp.json").read_text())
+    assert meta["format_version"] == 1 and len(meta["data_fingerprint"]) == 64 and "torch" in meta["versions"]
+    card = (tiny_model_dir / "README.md").read_text()
+    assert "| sentiment | multiclass |" in card and "ECE before" in card
+
+
+def _weights(model_dir):
+    heads = load_file(str(model_dir / "heads.safetensors"))
+    enc = load_file(str(next((model_dir / "encoder").glob("*.safetensors"))))
+    return heads | {f"enc.{k}": v for k, v in enc.items()}
+
+
+class _Crash(RuntimeError):
+    pass
+
+
+def test_resume_reproduces_uninterrupted_run(tmp_path, small_corpus, tiny_backbone):
+    kw = dict(epochs=3, early_stopping_patience=0, max_train_samples=160, max_eval_samples=60)
+    full = Trainer(tiny_train_config(small_corpus, tiny_backbone, tmp_path / "a", **kw)).train()
+
+    def crash_after_first_epoch(trainer, state):
+        if state.epoch == 1:
+            raise _Crash("simulated crash")
+
+    cfg = tiny_train_config(small_corpus, tiny_backbone, tmp_path / "b", **kw)
+    with pytest.raises(_Crash):
+        Trainer(cfg, callbacks=[crash_after_first_epoch]).train()
+    assert (tmp_path / "b" / "run" / CHECKPOINT / "state.pt").exists()
+    assert not (tmp_path / "b" / "model").exists()  # nothing half-written
+    resumed = Trainer(cfg).train(resume=True)
+    a, b = _weights(full.output_dir), _weights(resumed.output_dir)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert [h["train_loss"] for h in full.state.history] == [h["train_loss"] for h in resumed.state.history]
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, small_corpus, tiny_backbone):
+    def stop_after_first_epoch(trainer, state):
+        if state.epoch == 1:
+            raise _Crash("stop")
+
+    cfg = tiny_train_config(small_corpus, tiny_backbone, tmp_path, epochs=2, max_train_samples=96, max_eval_samples=40,
+                            early_stopping_patience=0)
+    with pytest.raises(_Crash):
+        Trainer(cfg, callbacks=[stop_after_first_epoch]).train()
+    # Corrupt the checkpoint's head weights so that the next epoch's loss is NaN.
+    good = (tmp_path / "run" / CHECKPOINT / "state.pt").read_bytes()
+    blob = torch.load(tmp_path / "run" / CHECKPOINT / "state.pt", weights_only=False)
+    blob["model"] = {k: (v.fill_(float("nan")) if k.startswith("heads.") and v.is_floating_point() else v)
+                     for k, v in blob["model"].items()}
+    torch.save(blob, tmp_path / "poisoned.pt")
+    (tmp_path / "run" / CHECKPOINT / "state.pt").write_bytes((tmp_path / "poisoned.pt").read_bytes())
+    with pytest.raises(TrainingError, match="loss became nan.*last good checkpoint"):
+        Trainer(cfg).train(resume=True)
+    # The failing epoch wrote no checkpoint over the one it started from.
+    assert (tmp_path / "run" / CHECKPOINT / "state.pt").read_bytes() == (tmp_path / "poisoned.pt").read_bytes()
+    assert good != (tmp_path / "poisoned.pt").read_bytes()
+    assert not (tmp_path / "model").exists()
+
+
+def test_partial_labels_train_and_mask(tmp_path, tiny_backbone):
+    rows = corpus_records(200)
+    for i, r in enumerate(rows):
+        if i % 2:  # half the records label only sentiment
+            r["labels"] = {"sentiment": r["labels"]["sentiment"]}
+    data = write_jsonl(tmp_path / "partial.jsonl", rows)
+    res = Trainer(tiny_train_config(data, tiny_backbone, tmp_path, epochs=1)).train()
+    dev = res.metrics["dev"]["heads"]
+    assert dev["sentiment"]["n"] > dev["emotion"]["n"] > 0
+
+
+def test_unknown_label_names_file_and_line(tmp_path, tiny_backbone):
+    rows = corpus_records(120)
+    rows[5]["labels"]["emotion"] = ["joy"]
+    data = write_jsonl(tmp_path / "d.jsonl", rows)
+    with pytest.raises(DataValidationError, match=rf"{data}:6: head 'emotion': unknown label"):
+        Trainer(TrainConfig(data=str(data), model_type="linear", output_dir=str(tmp_path / "m"),
+                            run_dir=str(tmp_path / "r"))).train()
+    res = Trainer(TrainConfig(data=str(data), model_type="linear", output_dir=str(tmp_path / "m"),
+                              run_dir=str(tmp_path / "r"), skip_invalid=True, linear_max_features=5000)).train()
+    assert json.loads((res.output_dir / "metrics.json").read_text())["data"]["invalid_records"] == 1
+
+
+def test_empty_dev_split_is_a_clear_error(tmp_path):
+    rows = [{k: v for k, v in r.items() if k != "split"} for r in corpus_records(30)]
+    data = write_jsonl(tmp_path / "d.jsonl", rows)
+    cfg = TrainConfig(data=str(data), model_type="linear", output_dir=str(tmp_path / "m"), run_dir=str(tmp_path / "r"),
+                      split_ratios=(0.9, 0.0, 0.1))
+    with pytest.raises(TrainingError, match="dev split is empty"):
+        Trainer(cfg).train()
+
+
+def test_config_validation_and_overrides(tmp_path):
+    with pytest.raises(ValueError, match="split_ratios"):
+        TrainConfig(split_ratios=(0.5, 0.5, 0.5))
+    with pytest.raises(ValueError, match="model_type"):
+        TrainConfig(model_type="svm")
+    with pytest.raises(ValueError, match="unknown normalisation"):
+        TrainConfig(normalization={"stemming": True})
+    with pytest.raises(ValueError, match="unknown training settings"):
+        TrainConfig.from_dict({"epoch": 3})
+    assert TrainConfig.parse_override("head_weights={emotion: 2}") == ("head_weights", {"emotion": 2})
+    assert TrainConfig.parse_override("backbone=123") == ("backbone", "123")
+    path = tmp_path / "c.yaml"
+    TrainConfig(epochs=7, learning_rate=1e-4).save(path)
+    assert TrainConfig.from_yaml(path, {"seed": 1}) == TrainConfig(epochs=7, learning_rate=1e-4, seed=1)
+    assert "freeze_embeddings (default: False)" in TrainConfig.describe()
+
+
+def test_report_builds(tmp_path, tiny_model_dir, linear_model_dir, small_corpus):
+    evals = [evaluate_model(d, str(small_corpus), split="test", min_slice=5) for d in (tiny_model_dir, linear_model_dir)]
+    assert evals[0].overall["n"] == evals[1].overall["n"]  # same records side by side
+    paths = write_report(evals, tmp_path / "rep", str(small_corpus), "test")
+    page = paths["html"].read_text()
+    assert "Side by side" in page and "complaint" in page and page.count("<img") >= 8
+    for src in [s.split("'")[0] for s in page.split("<img src='")[1:]]:
+        png = tmp_path / "rep" / src
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = json.loads(paths["json"].read_text())
+    assert {"lang", "variety", "channel", "domain"} <= set(report["models"][0]["slices"])
+    assert report["models"][0]["mistakes"] and "text" in report["models"][0]["mistakes"][0]
+    assert "| sentiment |" in paths["markdown"].read_text()
