@@ -95,6 +95,8 @@ def main() -> int:
     evals = [evaluate_model(m, args.data, split="test") for m in args.models]
     names = [e.name for e in evals]
     base = next((e for e in evals if e.model_type == "linear"), None)
+    if not any(e.model_type != "linear" for e in evals):
+        base = None  # nothing to compare the baseline with
     print(f"## Corpus test split ({evals[0].overall['n']} records): macro-F1 per head\n")
     print("| head | " + " | ".join(names) + (" | best transformer − linear |" if base else " |"))
     print("|---|" + "---|" * (len(names) + (1 if base else 0)))

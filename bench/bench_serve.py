@@ -1,8 +1,9 @@
 """Service throughput and latency under concurrent clients, beside offline batch throughput.
 
-Baseline: `Predictor.predict` on the same model and texts in batches of the service's
-micro-batch size, in this process, with nothing else running: the ceiling the service
-approaches when micro-batching works. The service is started by this script
+Baseline: `Predictor.predict` on the same model and texts, offline, the way a batch job
+runs it (calls of 256 texts, split by the predictor into length-sorted passes of the
+service's model batch size), in this process with nothing else running: the ceiling the
+service approaches when micro-batching works. The service is started by this script
 (`cxnlp serve MODEL` on 127.0.0.1, a random port), loaded by N concurrent clients each
 sending one text per request for T seconds, then stopped. With `--compare-unbatched`
 the run is repeated with micro-batching off (batch size 1) to show what batching buys.
@@ -11,7 +12,7 @@ All traffic goes to loopback; every loop is bounded by time and by `--max-reques
 
 Usage:
     python bench/bench_serve.py --model models/cx-default [--clients 16] [--duration 10]
-        [--batch-size 32] [--batch-wait-ms 5] [--threads N] [--compare-unbatched]
+        [--batch-size 32] [--model-batch-size 8] [--batch-wait-ms 5] [--threads N] [--compare-unbatched]
 """
 
 from __future__ import annotations
@@ -45,20 +46,20 @@ def corpus_texts(n: int, seed: int = 0) -> list[str]:
     return (texts * (n // max(len(texts), 1) + 1))[:n]
 
 
-def offline_throughput(model: Path, texts: list[str], batch_size: int, threads: int | None,
+def offline_throughput(model: Path, texts: list[str], chunk: int, model_batch_size: int, threads: int | None,
                        min_seconds: float) -> float:
-    """Texts per second of Predictor.predict over batches of `batch_size`."""
+    """Texts per second of Predictor.predict over calls of `chunk` texts."""
     from cxnlp import Predictor
 
-    predictor = Predictor.load(model, num_threads=threads, batch_size=batch_size)
-    predictor.predict(texts[:batch_size])  # warm-up
+    predictor = Predictor.load(model, num_threads=threads, batch_size=model_batch_size)
+    predictor.predict(texts[:model_batch_size])  # warm-up
     done, started = 0, time.perf_counter()
     while True:
-        for i in range(0, len(texts), batch_size):
-            predictor.predict(texts[i:i + batch_size])
-            done += len(texts[i:i + batch_size])
-        if time.perf_counter() - started >= min_seconds:
-            return done / (time.perf_counter() - started)
+        for i in range(0, len(texts), chunk):
+            predictor.predict(texts[i:i + chunk])
+            done += len(texts[i:i + chunk])
+            if time.perf_counter() - started >= min_seconds:
+                return done / (time.perf_counter() - started)
 
 
 def free_port() -> int:
@@ -70,12 +71,13 @@ def free_port() -> int:
 class Server:
     """`cxnlp serve` in a child process on loopback."""
 
-    def __init__(self, model: Path, batch_size: int, batch_wait_ms: float, threads: int | None,
-                 queue_limit: int) -> None:
+    def __init__(self, model: Path, batch_size: int, model_batch_size: int, batch_wait_ms: float,
+                 threads: int | None, queue_limit: int) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         args = [sys.executable, "-m", "cxnlp", "serve", str(model), "--host", "127.0.0.1", "--port", str(self.port),
-                "--batch-size", str(batch_size), "--batch-wait-ms", str(batch_wait_ms),
+                "--batch-size", str(batch_size), "--model-batch-size", str(model_batch_size),
+                "--batch-wait-ms", str(batch_wait_ms),
                 "--queue-limit", str(queue_limit), "--log-level", "warning"]
         if threads:
             args += ["--threads", str(threads)]
@@ -161,7 +163,8 @@ async def load(base: str, texts: list[str], clients: int, duration: float, warmu
 
 
 def run_service(label: str, args: argparse.Namespace, texts: list[str], batch_size: int) -> dict:
-    server = Server(args.model, batch_size, args.batch_wait_ms, args.threads, queue_limit=max(256, 4 * args.clients))
+    server = Server(args.model, batch_size, min(args.model_batch_size, batch_size), args.batch_wait_ms, args.threads,
+                    queue_limit=max(256, 4 * args.clients))
     try:
         server.wait_ready()
         calls0, texts0 = server.batch_stats()
@@ -189,7 +192,9 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=10.0, help="measured seconds per service run")
     ap.add_argument("--warmup", type=float, default=2.0, help="seconds of load before measuring")
     ap.add_argument("--max-requests", type=int, default=200_000, help="hard bound on requests per run")
-    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--batch-size", type=int, default=32, help="most texts per model call (micro-batch)")
+    ap.add_argument("--model-batch-size", type=int, default=8, help="texts per padded forward pass")
+    ap.add_argument("--offline-chunk", type=int, default=256, help="texts per offline predict call")
     ap.add_argument("--batch-wait-ms", type=float, default=5.0)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (server and offline baseline)")
     ap.add_argument("--offline-seconds", type=float, default=5.0)
@@ -198,9 +203,10 @@ def main() -> None:
 
     texts = corpus_texts(2_000)
     print(f"model: {args.model}  clients: {args.clients}  duration: {args.duration:g} s  "
-          f"batch: {args.batch_size} / {args.batch_wait_ms:g} ms  threads: {args.threads or 'torch default'}  "
+          f"batch: {args.batch_size} / {args.batch_wait_ms:g} ms, passes of {args.model_batch_size}  threads: {args.threads or 'torch default'}  "
           f"cores: {os.cpu_count()}")
-    offline = offline_throughput(args.model, texts, args.batch_size, args.threads, args.offline_seconds)
+    offline = offline_throughput(args.model, texts, args.offline_chunk, args.model_batch_size, args.threads,
+                                 args.offline_seconds)
     runs = [run_service("service, micro-batched", args, texts, args.batch_size)]
     if args.compare_unbatched:
         runs.append(run_service("service, batch size 1", args, texts, 1))
@@ -209,7 +215,7 @@ def main() -> None:
     print(f"{'':<26}{'texts/s':>10}{'vs offline':>12}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
           f"{'texts/call':>12}{'errors':>8}")
     print(f"{'offline Predictor.predict':<26}{offline:>10.1f}{'1.00':>12}{'':>9}{'':>9}{'':>9}"
-          f"{args.batch_size:>12}{'':>8}")
+          f"{args.offline_chunk:>12}{'':>8}")
     for r in runs:
         errors = sum(r["errors"].values())
         print(f"{r['label']:<26}{r['throughput']:>10.1f}{r['throughput'] / offline:>12.2f}{r['p50']:>9.1f}"

@@ -13,6 +13,8 @@ import typer
 from cxnlp import __version__, cli_modeling
 from cxnlp.backbones.cli import app as backbone_app
 from cxnlp.data import load_labelled, split_dataset
+from cxnlp.serve_command import serve as serve_command
+from cxnlp.tagging.cli import tag_command
 from cxnlp.taxonomy import Taxonomy, TaxonomyError
 from cxnlp.text import Normalizer, NormalizerConfig, detect_language, detect_variety
 
@@ -50,9 +52,6 @@ taxonomy_app = typer.Typer(help="Check taxonomy YAML files.", no_args_is_help=Tr
 app.add_typer(data_app, name="data")
 app.add_typer(taxonomy_app, name="taxonomy")
 app.add_typer(backbone_app, name="backbone", help="Resolve, inspect and trim pretrained backbones.")
-from cxnlp.serve_command import serve as _serve  # noqa: E402
-
-app.command("serve")(_serve)
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -153,8 +152,8 @@ app.command()(cli_modeling.train)
 app.command()(cli_modeling.evaluate)
 app.command()(cli_modeling.predict)
 app.command()(cli_modeling.export)
-from cxnlp.tagging.cli import tag_command  # noqa: E402
 app.command("tag")(tag_command)
+app.command("serve")(serve_command)
 
 
 def main() -> None:

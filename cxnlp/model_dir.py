@@ -149,6 +149,12 @@ def load_meta(directory: str | Path) -> ModelMeta:
     return ModelMeta(**{k: v for k, v in data.items() if k in known})
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_directory(target: str | Path) -> Iterator[Path]:
     """Yield a temporary directory next to `target`; on success it replaces `target` in
@@ -156,6 +162,8 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    # mkdtemp creates 0700; a model directory is meant to be shared like any other folder.
+    os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
         for f in tmp.rglob("*"):
@@ -185,6 +193,7 @@ def atomic_write_file(path: str | Path, write: Callable[[Path], None]) -> None:
         write(tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

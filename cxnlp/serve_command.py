@@ -8,6 +8,7 @@ import string `serve.app:create_app`. The same environment reaches every worker 
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -27,6 +28,8 @@ def serve(
     threads: int | None = typer.Option(None, min=1, help="Torch threads per worker (default: torch's choice)."),
     max_texts: int | None = typer.Option(None, min=1, help="Most texts per request (default 64)."),
     batch_size: int | None = typer.Option(None, min=1, help="Most texts per model call (default 32)."),
+    model_batch_size: int | None = typer.Option(None, min=1,
+                                                help="Texts per padded forward pass within a call (default 8)."),
     batch_wait_ms: float | None = typer.Option(None, min=0.0, help="Micro-batch gathering time (default 5 ms)."),
     queue_limit: int | None = typer.Option(None, min=1, help="Most texts queued before 503 (default 256)."),
     log_level: str = typer.Option("info", help="critical, error, warning, info or debug."),
@@ -58,6 +61,7 @@ def serve(
         "CXNLP_NUM_THREADS": threads,
         "CXNLP_MAX_TEXTS": max_texts,
         "CXNLP_BATCH_SIZE": batch_size,
+        "CXNLP_MODEL_BATCH_SIZE": model_batch_size,
         "CXNLP_BATCH_WAIT_MS": batch_wait_ms,
         "CXNLP_QUEUE_LIMIT": queue_limit,
         "CXNLP_LOG_TEXTS": "true" if log_texts else None,
@@ -69,12 +73,17 @@ def serve(
         # Each worker is a process with its own counters; /metrics aggregates them through
         # files in this directory (read by prometheus-client when the workers start).
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cxnlp-metrics-")
+    # Library warnings become log records, so they reach the JSON handler like the rest.
+    logging.captureWarnings(True)
     uvicorn.run(
         "serve.app:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
+        # uvicorn restarts a worker that misses a health ping for this long; importing torch
+        # and transformers on a busy machine takes longer than its default of 5 s.
+        timeout_worker_healthcheck=60,
         log_level=log_level.lower(),
         log_config=_log_config(log_level.lower()),
         # The service logs one JSON line per request itself (without the query string).

@@ -178,10 +178,15 @@ class MicroBatcher:
                 self._metrics.queue_wait.observe(started - job.enqueued_at)
             try:
                 results = await loop.run_in_executor(self._executor, self._run_groups, list(groups.items()))
-            except BaseException as exc:  # executor gone (shutdown) or worker cancelled mid-call
+            except asyncio.CancelledError:  # stopped mid-call: the answers will not come
                 for job in live:
-                    self._finish(job, exc=ShuttingDown(str(exc) or "the service is shutting down"))
+                    self._finish(job, exc=ShuttingDown("the service is shutting down"))
                 raise
+            except Exception as exc:  # e.g. the executor is already shut down; keep serving the rest
+                logger.error("could not run a batch: %s", exc)
+                for job in live:
+                    self._finish(job, exc=ShuttingDown(f"could not run the model: {exc}"))
+                continue
             for (_, jobs), result in zip(groups.items(), results, strict=True):
                 if isinstance(result, BaseException):
                     for job in jobs:

@@ -26,15 +26,23 @@ api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="a
                               description="`X-API-Key: <key>` with a key from CXNLP_API_KEYS.")
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies are `async def` on purpose: FastAPI runs plain `def` dependencies in a
+# thread pool, a thread hop per dependency per request for what is an attribute lookup.
+
+
+def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_settings(request: Request) -> Settings:
+    return _settings(request)
+
+
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
-def get_model_state(request: Request) -> ModelState:
+async def get_model_state(request: Request) -> ModelState:
     return request.app.state.model
 
 
@@ -57,7 +65,7 @@ async def require_api_key(
     api_key: str | None = Security(api_key_scheme),
 ) -> None:
     """When CXNLP_API_KEYS is set, a /v1 request needs one of the keys."""
-    settings = get_settings(request)
+    settings = _settings(request)
     if not settings.auth_enabled:
         return
     supplied = [k for k in (api_key, bearer.credentials if bearer else None) if k]
@@ -70,10 +78,10 @@ async def require_api_key(
 
 
 def _retry_after(request: Request) -> dict[str, str]:
-    return {"Retry-After": str(get_settings(request).retry_after_seconds)}
+    return {"Retry-After": str(_settings(request).retry_after_seconds)}
 
 
-def require_model(request: Request, state: ModelState = Depends(get_model_state)) -> ModelState:
+async def require_model(request: Request, state: ModelState = Depends(get_model_state)) -> ModelState:
     """The model, or 503 while it is not loaded."""
     if state.ready:
         return state
@@ -86,7 +94,7 @@ def require_model(request: Request, state: ModelState = Depends(get_model_state)
                    headers=_retry_after(request) if state.status == "loading" else None)
 
 
-def get_batcher(request: Request) -> MicroBatcher:
+async def get_batcher(request: Request) -> MicroBatcher:
     batcher = request.app.state.batcher
     if batcher is None:
         raise ApiError(503, "not_ready", "the service is starting or stopping", headers=_retry_after(request))

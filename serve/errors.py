@@ -131,6 +131,10 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         if exc.status_code == 404:
             message = f"no such endpoint: {request.method} {request.url.path}"
+        elif exc.status_code == 400:
+            # FastAPI's only 400 here: a body its JSON parser gave up on (e.g. nested so
+            # deeply that the parser hit its recursion limit).
+            code, message = "invalid_json", "the request body could not be parsed as JSON (nested too deeply?)"
         elif exc.status_code == 405:
             allowed = (getattr(exc, "headers", None) or {}).get("Allow")
             message = f"{request.method} is not allowed on {request.url.path}" + (f"; use {allowed}" if allowed else "")

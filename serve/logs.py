@@ -41,6 +41,7 @@ def configure_logging(level: str = "info", stream: TextIO | None = None) -> None
     """
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(json_formatter())
+    logging.captureWarnings(True)  # Python warnings would otherwise print plain text to stderr
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(logging.WARNING)

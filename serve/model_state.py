@@ -75,8 +75,10 @@ class ModelState:
             predictor = await loop.run_in_executor(executor, _load, Path(settings.model), settings)
         except Exception as exc:  # a broken model must leave a not-ready service with a reason
             self.status = "failed"
-            self.error = f"{type(exc).__name__}: {exc}"
-            logger.error("could not load the model from %s: %s", settings.model, self.error)
+            # The probe endpoints are open: they get the kind of failure, the log gets the
+            # details (which may name paths on the server).
+            self.error = f"{type(exc).__name__} (details in the service log)"
+            logger.error("could not load the model from %s", settings.model, exc_info=exc)
             return
         self.predictor = predictor
         self.model_id = model_id(Path(settings.model))
@@ -98,7 +100,7 @@ def _load(path: Path, settings: Settings) -> Predictor:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    predictor = Predictor.load(path, num_threads=settings.num_threads, batch_size=settings.batch_size)
+    predictor = Predictor.load(path, num_threads=settings.num_threads, batch_size=settings.model_batch_size)
     if settings.warmup:
         predictor.predict(WARMUP_TEXTS)
     return predictor

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     """Whether feedback texts may appear in logs. They are customer data: off by default."""
     batch_size: int = Field(32, ge=1)
     """Most texts the micro-batcher sends to the model in one call."""
+    model_batch_size: int = Field(8, ge=1)
+    """Texts per padded forward pass within a call. The predictor sorts a call's texts by
+    length before splitting them into passes, so on a CPU small passes waste little on
+    padding while a large gathered call still amortises the per-call work."""
     batch_wait_ms: float = Field(5.0, ge=0.0, le=1_000.0)
     """How long the micro-batcher waits for more requests once it has one."""
     queue_limit: int = Field(256, ge=1)

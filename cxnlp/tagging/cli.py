@@ -49,6 +49,7 @@ def tag_command(
                                                             "chunk."),
     work_dir: Path | None = typer.Option(None, help="Work directory (default <output>.partial)."),
     keep_work: bool = typer.Option(False, "--keep-work", help="Keep the work directory after success."),
+    top_duplicates: int = typer.Option(20, help="How many of the most-copied texts the summary lists."),
     spark_master: str | None = typer.Option(None, help="Spark master (default: spark-submit's, else local[*])."),
     split_mb: float = typer.Option(64, help="Spark: JSONL byte-range size per task, in MiB."),
     partition_by: str | None = typer.Option(None, help="Spark: comma-separated output columns to partition by."),
@@ -67,7 +68,8 @@ def tag_command(
                           prefix=prefix, dedup=dedup, classify_other=classify_other, chunk_size=chunk_size,
                           batch_size=batch_size, threads=threads, resume=resume, quarantine=quarantine,
                           max_errors=max_errors, report=report, time_field=time_field, time_bucket=time_bucket,
-                          quiet=quiet, work_dir=work_dir, keep_work=keep_work, spark_master=spark_master,
+                          quiet=quiet, work_dir=work_dir, keep_work=keep_work, top_duplicates=top_duplicates,
+                          spark_master=spark_master,
                           split_bytes=int(split_mb * 1024 * 1024), partition_by=_split(partition_by) or [])
         summary = tag(opts)
     except TagError as exc:

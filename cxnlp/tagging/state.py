@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS texts (
     record BLOB NOT NULL,
     copies INTEGER NOT NULL,
     sample TEXT,
+    first_file INTEGER,
     first_source TEXT,
     first_line INTEGER,
     first_id TEXT
@@ -67,6 +68,8 @@ class NewText:
     """How many rows of this chunk carry it."""
     sample: str | None
     """The text itself, kept only once it has copies (for the duplicate report)."""
+    file_index: int
+    """Position of the file of its first occurrence in the input list."""
     source: str
     """File of its first occurrence."""
     line: int
@@ -113,9 +116,9 @@ class JobState:
         with self._tx():
             self.db.execute("INSERT INTO chunks VALUES (?, ?, ?)", (idx, rows_in, json.dumps(stats, sort_keys=True)))
             self.db.executemany(
-                "INSERT INTO texts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO texts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(t.hash, zlib.compress(json.dumps(t.record, ensure_ascii=False).encode("utf-8"), 1), t.copies,
-                  t.sample, t.source, t.line, None if t.id is None else str(t.id)) for t in new])
+                  t.sample, t.file_index, t.source, t.line, None if t.id is None else str(t.id)) for t in new])
             self.db.executemany("UPDATE texts SET copies = copies + ?, sample = COALESCE(sample, ?) WHERE hash = ?",
                                 [(n, sample, h) for h, n, sample in seen_again])
 
@@ -136,7 +139,7 @@ class JobState:
 
     def top_duplicates(self, n: int) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT sample, copies, first_source, first_line, first_id FROM texts "
-                               "WHERE copies > 1 ORDER BY copies DESC, first_source, first_line LIMIT ?", (n,))
+                               "WHERE copies > 1 ORDER BY copies DESC, first_file, first_line LIMIT ?", (n,))
         return [{"text": s, "copies": c, "first_source": src, "first_line": line, "first_id": fid}
                 for s, c, src, line, fid in rows]
 

@@ -103,8 +103,10 @@ def live_server(settings: Settings, ready: bool = True) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def server(tiny_model_dir: Path) -> Iterator[LiveServer]:
-    """The tiny transformer model, no API keys, default limits."""
-    yield from live_server(make_settings(model=tiny_model_dir, cors_origins=["https://cx.example"]))
+    """The tiny transformer model, no API keys, default limits. Forward passes as large as
+    `Predictor.load`'s default, so a lone request computes exactly what `tiny_predictor` does."""
+    yield from live_server(make_settings(model=tiny_model_dir, cors_origins=["https://cx.example"],
+                                         model_batch_size=32))
 
 
 @pytest.fixture(scope="session")

@@ -90,6 +90,7 @@ RAW_BODIES = [
     (b'{"text": "unterminated', JSON, 400, "invalid_json"),
     (b'{"text": "a",}', JSON, 400, "invalid_json"),
     (b"", JSON, 422, "empty_body"),
+    (b'{"text": ' + b"[" * 2000 + b"]" * 2000 + b"}", JSON, 400, "invalid_json"),  # beyond the parser's depth
     (b'{"text": "\xd8\xa7\xff\xfe"}', JSON, 400, "invalid_utf8"),
     (b'{"text": "\xed\xa0\x80"}', JSON, 400, "invalid_utf8"),  # an encoded surrogate is not UTF-8
     (b'{"text": NaN}', JSON, 422, "invalid_type"),

@@ -100,6 +100,7 @@ def test_request_id_and_cors(server):
     with server.client() as c:
         own = c.get("/healthz", headers={"X-Request-ID": "abc-123"})
         made = c.get("/healthz")
+        unsafe = c.get("/healthz", headers={"X-Request-ID": "two words"})
         preflight = c.options("/v1/classify", headers={"Origin": "https://cx.example",
                                                         "Access-Control-Request-Method": "POST",
                                                         "Access-Control-Request-Headers": "content-type,x-api-key"})
@@ -107,6 +108,7 @@ def test_request_id_and_cors(server):
                                                     "Access-Control-Request-Method": "POST"})
     assert own.headers["x-request-id"] == "abc-123"
     assert len(made.headers["x-request-id"]) == 32
+    assert len(unsafe.headers["x-request-id"]) == 32  # not echoed into logs and headers as sent
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == "https://cx.example"
     assert "access-control-allow-origin" not in other.headers

@@ -98,7 +98,7 @@ def test_stdin_to_jsonl_via_cli(tmp_path, tiny_model_dir):
     posts = make_posts(5)
     stdin = "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in posts)
     out = tmp_path / "o.jsonl"
-    res = cli("tag", "-", "-o", str(out), "-m", str(tiny_model_dir), "--quiet", stdin=stdin)
+    res = cli("tag", "-", "-o", str(out), "-m", str(tiny_model_dir), "--quiet", "--threads", "1", stdin=stdin)
     assert res.returncode == 0, res.stderr
     rows = read_rows(out)
     assert [r["post_id"] for r in rows] == [p["post_id"] for p in posts]

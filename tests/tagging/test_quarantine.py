@@ -91,7 +91,7 @@ def test_cli_exit_code_only_when_max_errors_exceeded_then_resume(tmp_path, tiny_
     src = write_messy_jsonl(tmp_path / "messy.jsonl")
     out = tmp_path / "o.jsonl"
     res = cli("tag", str(src), "-o", str(out), "-m", str(tiny_model_dir), "--max-errors", "1", "--chunk-size", "2",
-              "--quiet")
+              "--quiet", "--threads", "1")
     assert res.returncode == 1, res.stderr
     assert "more than --max-errors 1" in res.stderr and not out.exists()
     # Committed chunks are kept: continuing with a higher limit finishes the job.

@@ -27,13 +27,12 @@ def _summary(report_dir) -> dict:
 
 
 def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_output(tmp_path, tiny_model_dir):
-    posts = make_posts(240, english_every=9, copy_every=4)  # copies span chunks: the dedup index must survive
+    posts = make_posts(480, english_every=9, copy_every=4)  # copies span chunks: the dedup index must survive
     lines = [json.dumps(p, ensure_ascii=False) for p in posts]
     lines[57] = '{"post_id": "broken", "text": '  # and a quarantined row
     src = tmp_path / "in.jsonl"
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    common = ["-m", str(tiny_model_dir), "--chunk-size", "20", "--quiet", "--id-field", "post_id", "--format",
-              "parquet"]
+    common = ["-m", str(tiny_model_dir), "--chunk-size", "10", "--quiet", "--id-field", "post_id", "--threads", "1"]
 
     # The uninterrupted reference runs beside the run that will be killed.
     ref = tmp_path / "ref.parquet"
@@ -51,7 +50,7 @@ def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_output(tmp_path, ti
     assert reference.wait(timeout=300) == 0, reference.stderr.read().decode()
 
     done = _committed(state)
-    assert 1 <= done < 12 and not out.exists()
+    assert 1 <= done < 48 and not out.exists()
     parts = sorted(p.name for p in (state.parent / "parts").iterdir() if not p.name.startswith("."))
     # Committed chunks have complete part directories; an uncommitted one may exist (written,
     # not yet recorded): resume must ignore it.

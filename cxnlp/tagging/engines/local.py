@@ -233,8 +233,8 @@ class LocalEngine:
             copies = Counter(hashes)
             for h in todo:
                 r = good[first[h]]
-                new.append(NewText(h, fresh[h], copies[h], texts[first[h]] if copies[h] > 1 else None, r.source,
-                                   r.line, r.data.get(opts.id_field) if opts.id_field else None))  # type: ignore[union-attr]
+                new.append(NewText(h, fresh[h], copies[h], texts[first[h]] if copies[h] > 1 else None, r.file_index,
+                                   r.source, r.line, r.data.get(opts.id_field) if opts.id_field else None))  # type: ignore[union-attr]
             seen_again = [(h, copies[h], texts[first[h]]) for h in first if h in known]
             duplicates = len(texts) - len(todo)
             classified = sum(1 for h in todo if fresh[h]["heads"] is not None)

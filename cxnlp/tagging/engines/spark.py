@@ -251,6 +251,16 @@ def _classifier(conf: dict[str, Any], model_name: Any, keys: list[str], names: l
     return run
 
 
+class _Clock:
+    def __init__(self) -> None:
+        self.t = time.perf_counter()
+
+    def lap(self, what: str) -> None:
+        now = time.perf_counter()
+        logger.debug("spark: %s in %.1fs", what, now - self.t)
+        self.t = now
+
+
 # -- the engine -------------------------------------------------------------------------------
 
 
@@ -295,6 +305,7 @@ class SparkEngine:
         from pyspark.sql.pandas.types import from_arrow_schema
 
         opts = self.opts
+        clock = _Clock()
         splits = plan_splits(files, opts.split_bytes)
         n = max(len(splits), 1)
         ids = spark.range(0, len(splits), 1, n)
@@ -323,6 +334,7 @@ class SparkEngine:
                 schemas.append(pa.schema([(c, pa.string()) for c in csv_header(s["path"])[0]]))
             elif s["rg"] == 0:
                 schemas.append(declared[s["file"]])
+        clock.lap(f"planned {len(splits)} split(s)" + (", counted JSONL lines" if jsonl else ""))
         passthrough = _no_null_types(unify(schemas))
         read_schema = pa.schema(list(passthrough) + list(_META))
 
@@ -330,12 +342,14 @@ class SparkEngine:
         conf = {"text_field": opts.text_field, "id_field": opts.id_field}
         rows = ids.mapInArrow(_reader(splits, conf, passthrough), from_arrow_schema(read_schema))
         rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
-        counts: dict[str, Any] = {"rows_read": rows.count()}
+        by_reason = {r["_reason"]: r["count"] for r in rows.groupBy("_reason").count().collect()}
+        reasons = {k: v for k, v in by_reason.items() if k is not None}
+        counts: dict[str, Any] = {"rows_read": sum(by_reason.values()), "quarantined": sum(reasons.values()),
+                                  "reasons": reasons}
+        clock.lap(f"read {counts['rows_read']:,} rows")
         bad = rows.where(F.col("_quarantine").isNotNull())
-        reasons = {r["_reason"]: r["count"] for r in bad.groupBy("_reason").count().collect()}
-        counts["quarantined"] = sum(reasons.values())
-        counts["reasons"] = reasons
-        self._write_quarantine(bad)
+        self._write_quarantine(bad, counts["quarantined"])
+        clock.lap(f"wrote {counts['quarantined']:,} quarantined rows")
         if opts.max_errors is not None and counts["quarantined"] > opts.max_errors:
             rows.unpersist()
             raise MaxErrorsExceeded(f"{counts['quarantined']:,} malformed rows quarantined, more than --max-errors "
@@ -357,29 +371,32 @@ class SparkEngine:
         tagged = good.join(preds, on=keys, how="left")
         out = tagged.orderBy("_file", "_line").select(*passthrough.names, *columns.names)
         out.write.mode("overwrite").partitionBy(*opts.partition_by).parquet(str(opts.output))
+        clock.lap("classified and wrote the output")
 
         # 4. summary, from what was written
         merge_counts(counts, self._count_output(columns))
         if opts.dedup:
-            distinct = good.select("_text").distinct().count()
+            distinct, top = self._duplicates(good)
             counts["duplicates"] = counts.get("written", 0) - distinct
             counts["classified_texts"] = self._classified_texts(spark, columns)
-            top = self._top_duplicates(good)
         else:
             distinct, top = None, []
             counts["duplicates"] = 0
             counts["classified_texts"] = counts.get("tagged", 0)
+        clock.lap("counted the summary")
         rows.unpersist()
         return Summary(counts=counts, dedup=opts.dedup, distinct_texts=distinct, top_duplicates=top,
                        heads={h.name: h.label_names for h in columns.heads},
                        time_bucket=opts.time_bucket if opts.time_field else None, output=str(opts.output),
                        quarantine=str(opts.quarantine))
 
-    def _write_quarantine(self, bad: Any) -> None:
+    def _write_quarantine(self, bad: Any, n: int) -> None:
         from cxnlp.model_dir import atomic_write_file
         from cxnlp.tagging.writers import _publishing
 
-        lines = bad.orderBy("_file", "_line").select("_quarantine").toLocalIterator()
+        # Sorted, then one partition (coalesce keeps the order): one job streams it to the driver.
+        lines = (bad.orderBy("_file", "_line").coalesce(1).select("_quarantine").toLocalIterator()
+                 if n else iter(()))
 
         def write(tmp: Path) -> None:
             with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
@@ -409,15 +426,17 @@ class SparkEngine:
         written = spark.read.parquet(str(self.opts.output))
         return written.where(F.col(first).isNotNull()).select(self.opts.text_field).distinct().count()
 
-    def _top_duplicates(self, good: Any) -> list[dict[str, Any]]:
+    def _duplicates(self, good: Any) -> tuple[int, list[dict[str, Any]]]:
+        """Distinct texts, and the most-copied ones with their first occurrence."""
         from pyspark.sql import functions as F
 
-        n = self.opts.top_duplicates
-        agg = (good.groupBy("_text")
-               .agg(F.count("*").alias("copies"), F.min(F.struct("_file", "_line", "_source", "_id")).alias("first"))
-               .where(F.col("copies") > 1)
+        groups = (good.groupBy("_text")
+                  .agg(F.count("*").alias("copies"), F.min(F.struct("_file", "_line", "_source", "_id")).alias("first"))
+                  .persist())
+        distinct = groups.count()
+        top = (groups.where(F.col("copies") > 1)
                .orderBy(F.desc("copies"), F.col("first._file"), F.col("first._line"))
-               .limit(n).collect())
-        return [{"text": r["_text"], "copies": r["copies"], "first_source": r["first"]["_source"],
-                 "first_line": r["first"]["_line"], "first_id": r["first"]["_id"]} for r in agg]
-
+               .limit(self.opts.top_duplicates).collect())
+        groups.unpersist()
+        return distinct, [{"text": r["_text"], "copies": r["copies"], "first_source": r["first"]["_source"],
+                           "first_line": r["first"]["_line"], "first_id": r["first"]["_id"]} for r in top]
