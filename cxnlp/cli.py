@@ -6,12 +6,12 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import typer
 
 from cxnlp import __version__, cli_modeling
 from cxnlp.backbones.cli import app as backbone_app
+from cxnlp.cli_modeling import fail
 from cxnlp.data import load_labelled, split_dataset
 from cxnlp.serve_command import serve as serve_command
 from cxnlp.tagging.cli import tag_command
@@ -54,16 +54,11 @@ app.add_typer(taxonomy_app, name="taxonomy")
 app.add_typer(backbone_app, name="backbone", help="Resolve, inspect and trim pretrained backbones.")
 
 
-def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
-
-
 def _taxonomy(path: Path | None) -> Taxonomy:
     try:
         return Taxonomy.from_yaml(path) if path else Taxonomy.default()
     except TaxonomyError as exc:
-        _fail(f"invalid taxonomy: {exc}")
+        fail(f"invalid taxonomy: {exc}")
 
 
 @app.command()
@@ -77,7 +72,7 @@ def normalize(
     try:
         norm = Normalizer(NormalizerConfig(zwnj=zwnj, emojis=emojis))
     except ValueError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     lines = text if text else (line.rstrip("\n") for line in sys.stdin)
     for line in lines:
         typer.echo(norm(line, lang))
@@ -117,7 +112,7 @@ def data_validate(
         result = load_labelled(source, tax, skip_invalid=True, text_field=text_field, id_field=id_field,
                                report_path=report)
     except (FileNotFoundError, ValueError) as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     typer.echo(result.report.summary(max_items=50))
     if report:
         typer.echo(f"report written to {report}")
@@ -141,7 +136,7 @@ def data_split(
         parts = split_dataset(result.dataset, tuple(float(r) for r in ratios.split(",")),
                               tuple(c for c in stratify_by.split(",") if c), use_existing=False)
     except (FileNotFoundError, ValueError) as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     output.mkdir(parents=True, exist_ok=True)
     for name, part in parts.items():
         part.to_json(output / f"{name}.jsonl", force_ascii=False, lines=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
 
-def _fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print an error in red on stderr and exit with `code` (shared by every command)."""
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
 
@@ -53,13 +54,13 @@ def train(
             overrides[k] = v
         cfg = TrainConfig.from_yaml(config, overrides) if config else TrainConfig.from_dict(overrides)
     except (ValueError, TypeError, FileNotFoundError) as exc:
-        _fail(f"invalid training configuration: {exc}", 2)
+        fail(f"invalid training configuration: {exc}", 2)
     try:
         result = Trainer(cfg).train(resume=resume)
     except DataValidationError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except (TrainingError, FileNotFoundError) as exc:
-        _fail(f"training failed: {exc}")
+        fail(f"training failed: {exc}")
     from cxnlp.reports.model_card import metrics_table
 
     typer.echo(f"\nmodel written to {result.output_dir}\n")
@@ -80,11 +81,11 @@ def evaluate(
     from cxnlp.reports.evaluation import evaluate_model, write_report
 
     if split not in (None, "train", "dev", "test"):
-        _fail("--split must be train, dev or test", 2)
+        fail("--split must be train, dev or test", 2)
     try:
         evals = [evaluate_model(m, data, split=split, skip_invalid=skip_invalid, min_slice=min_slice) for m in models]
     except (ModelDirectoryError, DataValidationError, FileNotFoundError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     paths = write_report(evals, output, data, split)
     for e in evals:
         typer.echo(f"{e.name} ({e.model_type}): mean macro-F1 {e.overall['macro_f1_mean']:.4f} on {e.overall['n']} records")
@@ -104,12 +105,12 @@ def predict(
     try:
         predictor = Predictor.load(model)
     except ModelDirectoryError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     texts = list(text) if text else [line.rstrip("\n") for line in sys.stdin if line.strip()]
     try:
         records = predictor.predict(texts, evidence=evidence, heads=heads.split(",") if heads else None)
     except KeyError as exc:
-        _fail(str(exc.args[0]), 2)
+        fail(str(exc.args[0]), 2)
     for r in records:
         typer.echo(json.dumps(r, ensure_ascii=False))
 
@@ -126,6 +127,6 @@ def export(
     try:
         out = export_onnx(model, output, quantize=quantize)
     except ModelDirectoryError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 1e6
     typer.echo(f"exported {model} → {out} ({'int8' if quantize else 'fp32'} ONNX, {size:.1f} MB on disk)")

@@ -132,7 +132,7 @@ def load_splits(cfg: TrainConfig, taxonomy: Taxonomy) -> tuple[dict[str, LoadRes
     for name in ("dev", "test"):
         if cfg.max_eval_samples and parts.get(name) is not None:
             parts[name] = parts[name].select(range(min(cfg.max_eval_samples, len(parts[name]))))
-    info = {"fingerprint": main.fingerprint, "report": main.report.to_dict() | {"problems": main.report.problems[:50]},
+    info = {"fingerprint": main.fingerprint, "invalid_records": main.report.invalid,
             "sizes": {k: (len(v) if v is not None else 0) for k, v in parts.items()}}
     return parts, info
 
@@ -273,7 +273,7 @@ class Trainer:
     def _train_transformer(self, parts: dict[str, Any], info: dict[str, Any], resume: bool) -> TrainResult:
         from transformers import get_linear_schedule_with_warmup
 
-        from cxnlp.modeling.runner import EncoderRunner
+        from cxnlp.modeling.runner import EncoderRunner, pad_batch
 
         cfg = self.cfg
         model, tokenizer, resolved = self._build_model()
@@ -313,13 +313,8 @@ class Trainer:
             running, n_loss = 0.0, 0
             optimizer.zero_grad(set_to_none=True)
             for b, batch in enumerate(batches):
-                width = max(len(ids[i]) for i in batch)
-                input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
-                mask = torch.zeros_like(input_ids)
-                for r, i in enumerate(batch):
-                    input_ids[r, :len(ids[i])] = torch.tensor(ids[i])
-                    mask[r, :len(ids[i])] = 1
-                logits = model(input_ids, mask)
+                input_ids, mask = pad_batch([ids[i] for i in batch], pad)
+                logits = model(torch.from_numpy(input_ids), torch.from_numpy(mask))
                 tgt = {h: torch.from_numpy(targets[h][batch]) for h in targets}
                 loss, _ = multitask_loss(self.taxonomy, logits, tgt, settings)
                 if not torch.isfinite(loss):
@@ -416,7 +411,7 @@ class Trainer:
             y = dev_targets[head.name]
             keep = labelled_mask(head, y)
             z = dev_logits[head.name][keep]
-            t = y[keep] if head.is_multilabel else y[keep]
+            t = y[keep]
             temp = fit_temperature(head, z, t) if cfg.calibrate and keep.any() else 1.0
             temperatures[head.name] = round(temp, 4)
             p_before = probabilities(head, z, 1.0)
@@ -449,7 +444,7 @@ class Trainer:
             self.normalizer.config.save(tmp)
             write_json(tmp / CALIBRATION_FILE, calibration)
             write_json(tmp / METRICS_FILE, metrics | {"data": {"sizes": info["sizes"], "fingerprint": info["fingerprint"],
-                                                                "invalid_records": info["report"]["invalid"]}})
+                                                                "invalid_records": info["invalid_records"]}})
             self.cfg.save(tmp / TRAINING_CONFIG_FILE)
             save_meta(tmp, meta)
             write_model_card(tmp)

@@ -97,6 +97,18 @@ def info_command(
     Console().print(table)
 
 
+def _corpus_paths(corpus: list[Path] | None) -> list[Path]:
+    """The corpus files given, or the shipped corpus."""
+    from cxnlp.backbones.trim import default_corpus_dir
+
+    if corpus:
+        return list(corpus)
+    shipped = default_corpus_dir()
+    if shipped is None:
+        raise _fail(FileNotFoundError("no shipped corpus found; pass --corpus FILE_OR_DIR"))
+    return [shipped]
+
+
 @app.command("trim")
 def trim_command(
     src: str = typer.Argument(
@@ -120,14 +132,9 @@ def trim_command(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Keep only the vocabulary a corpus (plus an English/Latin/emoji fallback set) needs; report size and cosine."""
-    from cxnlp.backbones.trim import default_corpus_dir, read_corpus_texts, trim_backbone
+    from cxnlp.backbones.trim import read_corpus_texts, trim_backbone
 
-    paths = list(corpus or [])
-    if not paths:
-        shipped = default_corpus_dir()
-        if shipped is None:
-            raise _fail(FileNotFoundError("no shipped corpus found; pass --corpus FILE_OR_DIR"))
-        paths = [shipped]
+    paths = _corpus_paths(corpus)
     try:
         texts = read_corpus_texts(paths, field_name=text_field)
         report = trim_backbone(
@@ -152,14 +159,9 @@ def tiny_command(
 ) -> None:
     """Build a tiny random-weight BERT backbone for tests and smoke runs, in seconds."""
     from cxnlp.backbones.tiny import build_tiny_backbone
-    from cxnlp.backbones.trim import default_corpus_dir, read_corpus_texts
+    from cxnlp.backbones.trim import read_corpus_texts
 
-    paths = list(corpus or [])
-    if not paths:
-        shipped = default_corpus_dir()
-        if shipped is None:
-            raise _fail(FileNotFoundError("no shipped corpus found; pass --corpus FILE_OR_DIR"))
-        paths = [shipped]
+    paths = _corpus_paths(corpus)
     try:
         path = build_tiny_backbone(
             out,

@@ -20,6 +20,17 @@ from cxnlp.taxonomy import Taxonomy
 from cxnlp.text import Normalizer
 
 
+def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Right-pad token id sequences to the longest one: (input_ids, attention_mask), int64."""
+    width = max(len(s) for s in seqs)
+    input_ids = np.full((len(seqs), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(seqs), width), dtype=np.int64)
+    for r, seq in enumerate(seqs):
+        input_ids[r, :len(seq)] = seq
+        mask[r, :len(seq)] = 1
+    return input_ids, mask
+
+
 def special_wrapping(tokenizer) -> tuple[list[int], list[int]]:  # noqa: ANN001
     """The special tokens a tokenizer puts before and after a single sequence (e.g.
     `<s>` … `</s>`, `[CLS]` … `[SEP]`), found by encoding a probe with and without them
@@ -109,14 +120,7 @@ class EncoderRunner:
         out: dict[str, list] = {h: [None] * len(order) for h in heads}
         for b in range(0, len(order), self.batch_size):
             idx = order[b:b + self.batch_size]
-            width = max(len(windows.ids[i]) for i in idx)
-            input_ids = np.full((len(idx), width), pad, dtype=np.int64)
-            mask = np.zeros((len(idx), width), dtype=np.int64)
-            for r, i in enumerate(idx):
-                seq = windows.ids[i]
-                input_ids[r, :len(seq)] = seq
-                mask[r, :len(seq)] = 1
-            logits = self.forward(input_ids, mask)
+            logits = self.forward(*pad_batch([windows.ids[i] for i in idx], pad))
             for h in heads:
                 for r, i in enumerate(idx):
                     out[h][i] = logits[h][r]
