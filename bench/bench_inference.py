@@ -94,7 +94,8 @@ def worker(args: argparse.Namespace) -> None:
     else:
         from cxnlp.predict import Predictor
 
-        predictor = Predictor.load(model_dir, num_threads=args.threads, batch_size=32)
+        predictor = Predictor.load(model_dir, num_threads=args.threads, batch_size=32,
+                                   max_length=args.max_length if args.override_length else None)
         predictor.predict(texts[:8])
         run = lambda: predictor.predict(texts, include_scores=True)  # noqa: E731
     runs = []
@@ -108,18 +109,20 @@ def worker(args: argparse.Namespace) -> None:
     if args.quality:
         from cxnlp.reports.evaluation import evaluate_model
 
-        ev = evaluate_model(model_dir, str(ROOT / "data" / "corpus"), split="test")
+        ev = evaluate_model(predictor, str(ROOT / "data" / "corpus"), split="test")
         out["macro_f1"] = {h: m["macro_f1"] for h, m in ev.overall["heads"].items()}
         out["macro_f1_mean"] = ev.overall["macro_f1_mean"]
     print("RESULT " + json.dumps(out))
 
 
 def measure(model: Path, mode: str, kind: str, n: int, repeats: int, threads: int, max_length: int,
-            quality: bool = False) -> dict:
+            quality: bool = False, override_length: bool = False) -> dict:
     cmd = [sys.executable, __file__, "--worker", "--model", str(model), "--mode", mode, "--kind", kind, "--n", str(n),
            "--repeats", str(repeats), "--threads", str(threads), "--max-length", str(max_length)]
     if quality:
         cmd.append("--quality")
+    if override_length:
+        cmd.append("--override-length")
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     line = next((x for x in res.stdout.splitlines() if x.startswith("RESULT ")), None)
     if line is None:
@@ -141,12 +144,17 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=256, help=argparse.SUPPRESS)
     ap.add_argument("--max-length", type=int, default=128, help=argparse.SUPPRESS)
     ap.add_argument("--quality", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--override-length", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--also", action="append", default=[], metavar="MODEL",
+                    help="Another trained model directory to measure in the same table (e.g. one trained with "
+                         "fewer layers: models/cx-quick).")
+    ap.add_argument("--short-length", type=int, default=32, help="The shorter max length variant.")
     args = ap.parse_args()
     if args.worker:
         worker(args)
         return 0
-    from cxnlp.backbones import trim_backbone
     from cxnlp.exporters import export_onnx
+    from cxnlp.exporters.trimmed import training_texts, trim_model
     from cxnlp.model_dir import load_meta
 
     model = Path(args.model)
@@ -156,43 +164,62 @@ def main() -> int:
     max_len = load_meta(model).max_length
     WORK.mkdir(parents=True, exist_ok=True)
 
+    already_trimmed = "vocabulary_trimmed" in load_meta(model).extra
+    exported = WORK / f"{model.name}-export"
+    if not (exported / "cxnlp.json").exists():
+        export_onnx(model, exported, quantize=True, trim_texts=training_texts(model))
+    trim = load_meta(exported).extra["vocabulary_trimmed"]
+
     print(f"## Predictor vs plain transformers ({model.name}, {args.threads} threads, median of {args.repeats})\n")
-    print("| texts | plain transformers, one at a time | plain transformers, batch 32 padded to max length | "
-          "cxnlp Predictor | × vs one at a time | × vs padded batches |")
-    print("|---|---|---|---|---|---|")
+    print("Plain transformers: the same trained model, tokenizer(padding='max_length', "
+          f"max_length={max_len}) → encoder → mean pooling → heads, fp32 PyTorch.\n")
+    print("| texts | plain, one at a time | plain, batch 32 padded to max length | cxnlp Predictor, fp32 PyTorch | "
+          "cxnlp Predictor, `cxnlp export` (trimmed + ONNX int8) | × vs one at a time | × vs padded batches |")
+    print("|---|---|---|---|---|---|---|")
     for kind, n in (("short", args.n_short), ("long", args.n_long)):
         single = measure(model, "baseline-single", kind, max(n // 4, 32), args.repeats, args.threads, max_len)
         batch = measure(model, "baseline-batch", kind, n, args.repeats, args.threads, max_len)
         ours = measure(model, "cxnlp", kind, n, args.repeats, args.threads, max_len)
+        fast = measure(exported, "cxnlp", kind, n, args.repeats, args.threads, max_len)
         print(f"| {kind} ({n}) | {single['texts_per_s']:.1f}/s | {batch['texts_per_s']:.1f}/s | "
-              f"{ours['texts_per_s']:.1f}/s ({ours['ms_per_text']:.1f} ms/text) | "
-              f"{ours['texts_per_s'] / single['texts_per_s']:.2f} | {ours['texts_per_s'] / batch['texts_per_s']:.2f} |")
+              f"{ours['texts_per_s']:.1f}/s | {fast['texts_per_s']:.1f}/s ({fast['ms_per_text']:.1f} ms/text) | "
+              f"{ours['texts_per_s'] / single['texts_per_s']:.2f} / {fast['texts_per_s'] / single['texts_per_s']:.2f} | "
+              f"{ours['texts_per_s'] / batch['texts_per_s']:.2f} / {fast['texts_per_s'] / batch['texts_per_s']:.2f} |")
+    print("\n(ratios: fp32 Predictor / exported Predictor)")
 
-    variants: list[tuple[str, Path, int]] = [("fp32 PyTorch (unoptimised)", model, args.threads)]
-    trimmed = WORK / f"{model.name}-trimmed"
-    if not (trimmed / "cxnlp.json").exists():
-        import shutil
-
-        shutil.copytree(model, trimmed, dirs_exist_ok=True)
-        shutil.rmtree(trimmed / "encoder")
-        texts = [r["text"] for r in corpus("train")]
-        report = trim_backbone(model / "encoder", trimmed / "encoder", texts, text_prefix=load_meta(model).text_prefix)
-        print(f"\ntrimmed vocabulary: {report}")
-    variants.append(("vocabulary trimmed", trimmed, args.threads))
-    for name, src, quant in (("ONNX fp32", model, False), ("ONNX int8", model, True),
-                             ("trimmed + ONNX int8", trimmed, True)):
-        out = WORK / f"{src.name}-onnx-{'int8' if quant else 'fp32'}"
+    variants: list[tuple[str, Path, int, int | None]] = [("fp32 PyTorch (unoptimised)", model, args.threads, None)]
+    if not already_trimmed:
+        trimmed = WORK / f"{model.name}-trimmed"
+        if not (trimmed / "cxnlp.json").exists():
+            trim_model(model, trimmed, training_texts(model))
+        variants.append(("vocabulary trimmed", trimmed, args.threads, None))
+    variants.append((f"max length {args.short_length}", model, args.threads, args.short_length))
+    for name, quant in (("ONNX fp32", False), ("ONNX int8", True)):
+        if quant and already_trimmed:
+            continue  # the same artefact as the `cxnlp export` row below
+        out = WORK / f"{model.name}-onnx-{'int8' if quant else 'fp32'}"
         if not (out / "cxnlp.json").exists():
-            export_onnx(src, out, quantize=quant)
-        variants.append((name, out, args.threads))
-    variants.append(("trimmed + ONNX int8, 1 thread", WORK / f"{trimmed.name}-onnx-int8", 1))
+            export_onnx(model, out, quantize=quant)
+        variants.append((name, out, args.threads, None))
+    variants.append(("`cxnlp export`: trimmed + ONNX int8", exported, args.threads, None))
+    variants.append(("`cxnlp export`, 1 thread", exported, 1, None))
+    for other in args.also:
+        other_meta = load_meta(other)
+        variants.append((f"{Path(other).name} ({other_meta.extra.get('num_layers', '?')} layers)", Path(other),
+                         args.threads, None))
 
+    print(f"\nvocabulary: {trim['vocab_before']} → {trim['vocab_after']} pieces"
+          + (" (the model was already trained on a trimmed vocabulary" if already_trimmed else "")
+          + (f"; untrimmed its encoder would hold {load_meta(model).extra['vocabulary_trimmed']['params_before'] / 1e6:.1f}M"
+             f" parameters before layer truncation, {load_meta(model).extra['vocabulary_trimmed']['params_before'] * 4 / 1e6:.0f} MB fp32)"
+             if already_trimmed else ""))
     print(f"\n## Optimisations ({args.n_short} short posts, {args.repeats} repeats; quality = macro-F1 on the corpus test split)\n")
     print("| variant | texts/s | ms/text | peak RSS MB | size on disk MB | mean macro-F1 | Δ vs fp32 (worst head) |")
     print("|---|---|---|---|---|---|---|")
     base_f1 = None
-    for name, path, threads in variants:
-        r = measure(path, "cxnlp", "short", args.n_short, args.repeats, threads, max_len, quality=not args.skip_quality)
+    for name, path, threads, length in variants:
+        r = measure(path, "cxnlp", "short", args.n_short, args.repeats, threads, length or max_len,
+                    quality=not args.skip_quality, override_length=length is not None)
         if "macro_f1" in r:
             base_f1 = base_f1 or r["macro_f1"]
             worst = min(r["macro_f1"][h] - base_f1[h] for h in base_f1)
@@ -201,6 +228,28 @@ def main() -> int:
             q = "– | –"
         print(f"| {name} | {r['texts_per_s']:.1f} | {r['ms_per_text']:.1f} | {r['peak_rss_mb']:.0f} | "
               f"{dir_size(path):.1f} | {q} |")
+
+    if not args.skip_quality:
+        from cxnlp.predict import Predictor
+
+        texts = [r["text"] for r in corpus("test")]
+        a, b = Predictor.load(model).predict(texts), Predictor.load(exported).predict(texts)
+        same = [ra["heads"][h]["labels"] == rb["heads"][h]["labels"] for ra, rb in zip(a, b, strict=True)
+                for h in ra["heads"]]
+        print(f"\n`cxnlp export` vs fp32: labels equal on {100 * sum(same) / len(same):.2f}% of "
+              f"{len(texts)} test records × {len(a[0]['heads'])} heads")
+
+    print("\n## Training (as recorded in the model directories)\n")
+    print("| model | layers | max length | epochs | seconds per epoch | total training s | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|")
+    for path in [model, *map(Path, args.also)]:
+        metrics = json.loads((path / "metrics.json").read_text())
+        hist = metrics.get("history") or []
+        elapsed = [h["elapsed_s"] for h in hist]
+        per_epoch = statistics.median([b - a for a, b in zip([0.0, *elapsed[:-1]], elapsed, strict=True)]) if elapsed else float("nan")
+        meta = load_meta(path)
+        print(f"| {path.name} | {meta.extra.get('num_layers', '?')} | {meta.max_length} | {len(hist)} | "
+              f"{per_epoch:.0f} | {metrics.get('train_seconds', '?')} | {metrics.get('peak_rss_mb', '–')} |")
     return 0
 
 

@@ -119,14 +119,23 @@ def export(
     model: Path = typer.Argument(..., help="Transformer model directory to export."),
     output: Path = typer.Option(..., "--output", "-o", help="Directory for the exported model."),
     quantize: bool = typer.Option(True, "--quantize/--no-quantize", help="Dynamic int8 quantisation of the weights."),
+    trim: bool = typer.Option(True, "--trim/--no-trim",
+                              help="Trim the vocabulary to the training texts plus frequent Arabic-script pieces."),
+    trim_data: str = typer.Option(None, "--trim-data", metavar="<path>",
+                                  help="Texts to trim the vocabulary for (default: the model's training data)."),
+    arabic_top_k: int = typer.Option(10_000, "--arabic-top-k",
+                                     help="Also keep this many of the most frequent Arabic-script pieces."),
 ) -> None:
-    """Write an optimised ONNX Runtime model directory (int8 by default) that every interface loads."""
+    """Write an optimised ONNX Runtime model directory (trimmed vocabulary, int8 by default) that every interface loads."""
     from cxnlp.exporters import export_onnx
+    from cxnlp.exporters.trimmed import training_texts
     from cxnlp.model_dir import ModelDirectoryError
 
     try:
-        out = export_onnx(model, output, quantize=quantize)
+        texts = training_texts(model, trim_data) if trim else None
+        out = export_onnx(model, output, quantize=quantize, trim_texts=texts, arabic_top_k=arabic_top_k)
     except ModelDirectoryError as exc:
         fail(str(exc))
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 1e6
-    typer.echo(f"exported {model} → {out} ({'int8' if quantize else 'fp32'} ONNX, {size:.1f} MB on disk)")
+    kind = ("trimmed " if trim else "") + ("int8" if quantize else "fp32")
+    typer.echo(f"exported {model} → {out} ({kind} ONNX, {size:.1f} MB on disk)")

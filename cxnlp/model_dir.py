@@ -9,7 +9,7 @@ and `heads.safetensors`):
     heads.safetensors     the head stack
     taxonomy.yaml         the label schema the heads were built from
     normalization.json    the exact text normalisation settings
-    calibration.json      per-head temperatures and per-label thresholds
+    calibration.json      per-head temperatures, per-label (multilabel) and per-cut-point (ordinal) thresholds
     training_config.yaml  the configuration the model was trained with
     metrics.json          evaluation results (dev and test)
     README.md             the model card

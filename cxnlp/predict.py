@@ -15,6 +15,7 @@ offsets index the original text, not the normalised one.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -62,10 +63,19 @@ class Predictor:
     # -- loading -----------------------------------------------------------------------
 
     @classmethod
-    def load(cls, path: str | Path, *, num_threads: int | None = None, batch_size: int = 32) -> Predictor:
-        """Load a model directory written by `cxnlp train` (transformer or linear) or `cxnlp export`."""
+    def load(cls, path: str | Path, *, num_threads: int | None = None, batch_size: int = 32,
+             max_length: int | None = None) -> Predictor:
+        """Load a model directory written by `cxnlp train` (transformer or linear) or `cxnlp export`.
+
+        max_length: token window of a transformer model (default: the one it was trained with);
+        longer texts are scored in overlapping windows either way.
+        """
         path = Path(path)
         meta = load_meta(path)
+        if max_length is not None:
+            if max_length < 16:
+                raise ValueError(f"max_length must be at least 16 tokens, got {max_length}")
+            meta = dataclasses.replace(meta, max_length=max_length)
         taxonomy = Taxonomy.from_yaml(path)
         normalizer = Normalizer(NormalizerConfig.load(path))
         calibration = json.loads((path / CALIBRATION_FILE).read_text(encoding="utf-8"))

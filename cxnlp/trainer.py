@@ -9,10 +9,12 @@ checkpoint, and calibration on dev before the model directory is written.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import logging
 import math
 import os
 import random
+import resource
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +40,12 @@ from cxnlp.model_dir import (
     save_meta,
     write_json,
 )
-from cxnlp.modeling.calibration import expected_calibration_error, fit_temperature, tune_thresholds
+from cxnlp.modeling.calibration import (
+    expected_calibration_error,
+    fit_temperature,
+    tune_ordinal_thresholds,
+    tune_thresholds,
+)
 from cxnlp.modeling.decoding import probabilities
 from cxnlp.modeling.heads import MultiHeadClassifier
 from cxnlp.modeling.linear import LinearMultiHead
@@ -177,7 +184,7 @@ def _loss_settings(cfg: TrainConfig, taxonomy: Taxonomy, targets: dict[str, np.n
             pos = y[keep].sum(axis=0)
             neg = keep.sum() - pos
             s.pos_weight[head.name] = torch.tensor(np.clip(neg / np.maximum(pos, 1), 1.0, 10.0), dtype=torch.float32)
-        if head.kind == "multiclass" and cfg.class_weights == "balanced":
+        if head.kind in ("multiclass", "ordinal") and cfg.class_weights == "balanced":
             counts = np.bincount(y[keep], minlength=head.num_labels).astype(np.float64)
             w = keep.sum() / (head.num_labels * np.maximum(counts, 1))
             s.class_weight[head.name] = torch.tensor(np.clip(w, 0.1, 10.0), dtype=torch.float32)
@@ -249,13 +256,23 @@ class Trainer:
 
     # -- transformer -------------------------------------------------------------------
 
-    def _build_model(self) -> tuple[MultiHeadClassifier, Any, Any]:
-        from cxnlp.backbones import resolve_backbone
+    def _build_model(self, train: Any) -> tuple[MultiHeadClassifier, Any, Any]:  # noqa: ANN401
+        from cxnlp.backbones import resolve_backbone, trim_backbone
         from cxnlp.modeling.encoder import load_encoder
 
         cfg = self.cfg
         resolved = resolve_backbone(cfg.backbone)
         logger.info("backbone: %s", resolved.describe())
+        if cfg.trim_vocabulary:
+            # Deterministic in the training texts, so a resumed run trims to the same vocabulary.
+            report = trim_backbone(resolved.path, self.run_dir / "backbone-trimmed", self._texts(train),
+                                   text_prefix=resolved.text_prefix, arabic_top_k=cfg.trim_arabic_top_k)
+            self._trim_info = {"vocab_before": report.vocab_before, "vocab_after": report.vocab_after,
+                               "params_before": report.params_before, "params_after": report.params_after}
+            logger.info("vocabulary trimmed to the training texts: %d → %d pieces", report.vocab_before,
+                        report.vocab_after)
+            resolved = dataclasses.replace(resolve_backbone(str(report.output)), source=resolved.source,
+                                           text_prefix=resolved.text_prefix)
         tokenizer = resolved.load_tokenizer()
         encoder = load_encoder(resolved.path)
         if cfg.num_layers:
@@ -276,8 +293,8 @@ class Trainer:
         from cxnlp.modeling.runner import EncoderRunner, pad_batch
 
         cfg = self.cfg
-        model, tokenizer, resolved = self._build_model()
         train = parts["train"]
+        model, tokenizer, resolved = self._build_model(train)
         ids = self._encode(train, tokenizer, resolved.text_prefix)
         targets = encode_targets(self.taxonomy, train["labels"])
         settings = _loss_settings(cfg, self.taxonomy, targets)
@@ -377,6 +394,7 @@ class Trainer:
 
         calibration, metrics = self._calibrate_and_evaluate(logits_of, parts)
         metrics["train_seconds"] = round(train_seconds, 1)
+        metrics["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         metrics["best_epoch"] = state.best_epoch
         metrics["history"] = state.history
 
@@ -392,7 +410,8 @@ class Trainer:
                          text_prefix=resolved.text_prefix, max_length=cfg.max_length,
                          taxonomy_name=self.taxonomy.name, data_fingerprint=info["fingerprint"],
                          git_commit=git_commit(), versions=library_versions(),
-                         extra={"dropout": cfg.dropout, "num_layers": model.encoder.config.num_hidden_layers})
+                         extra={"dropout": cfg.dropout, "num_layers": model.encoder.config.num_hidden_layers,
+                                **({"vocabulary_trimmed": self._trim_info} if cfg.trim_vocabulary else {})})
         out = self._write_model_dir(write, meta, calibration, metrics, info)
         return TrainResult(out, metrics, state)
 
@@ -422,6 +441,8 @@ class Trainer:
                 thr = tune_thresholds(p_after, t, floor=cfg.threshold_floor) if cfg.calibrate and keep.any() \
                     else np.full(head.num_labels, 0.5)
                 thresholds[head.name] = [round(float(x), 4) for x in thr]
+            elif head.kind == "ordinal" and cfg.calibrate and keep.any():
+                thresholds[head.name] = [round(float(x), 4) for x in tune_ordinal_thresholds(head, p_after, t)]
         calibration = {"temperatures": temperatures, "thresholds": thresholds, "dev_ece": ece}
         metrics: dict[str, Any] = {"dev": evaluate_logits(self.taxonomy, dev_logits, dev_targets, temperatures, thresholds)}
         test = parts.get("test")

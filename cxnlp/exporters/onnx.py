@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import shutil
+import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -37,22 +39,38 @@ TOKENIZER_DIR = "tokenizer"
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "sentencepiece.bpe.model")
 
 
-def export_onnx(src: str | Path, out: str | Path, *, quantize: bool = True, opset: int = 17) -> Path:
+def export_onnx(src: str | Path, out: str | Path, *, quantize: bool = True, trim_texts: Sequence[str] | None = None,
+                arabic_top_k: int = 10_000, opset: int = 17) -> Path:
     """Export the transformer model in `src` to an ONNX model directory at `out`.
 
-    quantize: apply ONNX Runtime dynamic int8 quantisation to the weights (MatMul/Gemm),
-    which shrinks the file about 4x and speeds up CPU inference; measure the quality cost
-    with `cxnlp evaluate` before adopting it.
+    quantize: apply ONNX Runtime dynamic int8 quantisation to the weights (MatMul/Gemm and
+    the embedding table), which shrinks the file about 4x and speeds up CPU inference.
+    trim_texts: trim the vocabulary to the pieces these texts use plus the `arabic_top_k`
+    most frequent Arabic-script pieces first (see `cxnlp.exporters.trimmed`).
+    Measure the quality cost of either with `cxnlp evaluate` before adopting it.
     """
+    src, out = Path(src), Path(out)
+    meta = load_meta(src)
+    if meta.model_type != "transformer" or meta.extra.get("runtime") == "onnx":
+        raise ModelDirectoryError(f"{src} is not a PyTorch transformer model directory; nothing to export")
+    if trim_texts is None:
+        return _export(src, out, meta, origin=src, quantize=quantize, opset=opset, trim=None)
+    from cxnlp.exporters.trimmed import trim_model
+
+    with tempfile.TemporaryDirectory(prefix=".cxnlp-trim-", dir=out.parent if out.parent.exists() else None) as td:
+        report = trim_model(src, Path(td) / "trimmed", trim_texts, arabic_top_k=arabic_top_k)
+        trim = {"vocab_before": report.vocab_before, "vocab_after": report.vocab_after,
+                "params_before": report.params_before, "params_after": report.params_after,
+                "texts": report.corpus_texts, "arabic_top_k": arabic_top_k}
+        return _export(Path(td) / "trimmed", out, meta, origin=src, quantize=quantize, opset=opset, trim=trim)
+
+
+def _export(src: Path, out: Path, meta: ModelMeta, *, origin: Path, quantize: bool, opset: int, trim: dict[str, Any] | None) -> Path:
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from cxnlp.predict import Predictor
 
-    src, out = Path(src), Path(out)
-    meta = load_meta(src)
-    if meta.model_type != "transformer" or meta.extra.get("runtime") == "onnx":
-        raise ModelDirectoryError(f"{src} is not a PyTorch transformer model directory; nothing to export")
     predictor = Predictor.load(src)
     model = predictor._backend.runner_model
     heads = predictor.taxonomy.head_names
@@ -89,7 +107,8 @@ def export_onnx(src: str | Path, out: str | Path, *, quantize: bool = True, opse
             if (src / name).exists():
                 shutil.copy2(src / name, tmp / name)
         new_meta = ModelMeta(**{**asdict(meta), "extra": {**meta.extra, "runtime": "onnx", "quantized": quantize,
-                                                          "onnx_opset": opset, "exported_from": str(src)}})
+                                                          "onnx_opset": opset, "exported_from": str(origin),
+                                                          **({"vocabulary_trimmed": trim} if trim else {})}})
         save_meta(tmp, new_meta)
         from cxnlp.reports.model_card import write_model_card
 

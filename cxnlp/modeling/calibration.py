@@ -3,7 +3,8 @@
 Support tools act on scores ("escalate anger above 0.8"), so the scores must mean what
 they say. Temperatures are fitted per head on the dev split by minimising the negative
 log-likelihood; multilabel thresholds are tuned per label on dev to maximise F1, with
-a floor so that a rare label cannot end up predicted for everything.
+a floor so that a rare label cannot end up predicted for everything; ordinal heads get one
+threshold per cut-point, tuned on dev to maximise the head's macro-F1.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn.metrics import f1_score
 
-from cxnlp.modeling.decoding import probabilities
+from cxnlp.modeling.decoding import decode, probabilities
 from cxnlp.taxonomy import Head
 
 _EPS = 1e-12
@@ -93,3 +94,32 @@ def reliability_bins(head: Head, probs: np.ndarray, target: np.ndarray, bins: in
         if m.any():
             out.append({"confidence": float(conf[m].mean()), "accuracy": float(correct[m].mean()), "count": int(m.sum())})
     return out
+
+
+def tune_ordinal_thresholds(head: Head, probs: np.ndarray, target: np.ndarray, default: float = 0.5,
+                            grid: np.ndarray | None = None, sweeps: int = 3) -> np.ndarray:
+    """Thresholds on P(y > k), one per cut-point, maximising macro-F1 on dev (coordinate
+    ascent from `default`, so it scales to long scales; ties keep the value closest to `default`)."""
+    grid = np.round(np.arange(0.05, 0.951, 0.025), 3) if grid is None else grid
+    thr = np.full(head.num_labels - 1, default)
+    if len(target) == 0:
+        return thr
+    present = sorted(set(target.tolist()))
+
+    def score(t: np.ndarray) -> float:
+        pred = np.array([head.index(ls[0]) for ls in decode(head, probs, t)])
+        return float(f1_score(target, pred, labels=present, average="macro", zero_division=0))
+
+    best = score(thr)
+    for _ in range(sweeps):
+        improved = False
+        for k in range(len(thr)):
+            for value in sorted(grid, key=lambda v: abs(v - default)):
+                trial = thr.copy()
+                trial[k] = value
+                s = score(trial)
+                if s > best + 1e-12:
+                    best, thr, improved = s, trial, True
+        if not improved:
+            break
+    return thr

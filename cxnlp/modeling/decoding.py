@@ -50,8 +50,17 @@ def decode(head: Head, probs: np.ndarray, thresholds: np.ndarray | None = None) 
 
     Multilabel heads take every label at or above its threshold; a head that does not
     allow an empty set (emotion: "use neutral") falls back to its most probable label.
+    Ordinal heads go up the scale while P(y > k) reaches the cut-point's threshold (0.5 by
+    default: the median class, i.e. the interval between cut-points the latent score falls
+    in; tuned on dev like multilabel thresholds). The most probable class would never pick
+    a middle class whose cut-points lie close together, however often it is right.
     """
     names = head.label_names
+    if head.kind == "ordinal":
+        above = 1.0 - np.cumsum(probs, axis=1)[:, :-1]  # P(y > k), k = 0..K-2
+        passed = above >= (0.5 if thresholds is None else np.asarray(thresholds, dtype=np.float64))
+        idx = np.where(passed.all(axis=1), len(names) - 1, passed.argmin(axis=1))
+        return [[names[i]] for i in idx]
     if head.kind != "multilabel":
         return [[names[i]] for i in probs.argmax(axis=1)]
     thr = np.full(len(names), 0.5) if thresholds is None else np.asarray(thresholds, dtype=np.float64)

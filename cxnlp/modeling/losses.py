@@ -26,7 +26,7 @@ class LossSettings:
     pos_weight: dict[str, torch.Tensor] = field(default_factory=dict)
     """Multilabel heads: positive-class weight per label (counters rare labels)."""
     class_weight: dict[str, torch.Tensor] = field(default_factory=dict)
-    """Multiclass heads: weight per class."""
+    """Multiclass and ordinal heads: weight per class (an ordinal record's loss is weighted by its class)."""
     label_smoothing: float = 0.0
     """Multiclass heads: label smoothing for cross-entropy."""
 
@@ -52,7 +52,11 @@ def head_loss(kind: str, logits: torch.Tensor, target: torch.Tensor, *, pos_weig
     k = logits.shape[1]
     t = target[keep].unsqueeze(1)
     cum_target = (t > torch.arange(k, device=logits.device).unsqueeze(0)).to(logits.dtype)
-    return F.binary_cross_entropy_with_logits(logits[keep], cum_target)
+    if class_weight is None:
+        return F.binary_cross_entropy_with_logits(logits[keep], cum_target)
+    per_record = F.binary_cross_entropy_with_logits(logits[keep], cum_target, reduction="none").mean(dim=1)
+    w = class_weight[target[keep]]
+    return (per_record * w).sum() / w.sum()
 
 
 def multitask_loss(taxonomy: Taxonomy, logits: dict[str, torch.Tensor], targets: dict[str, torch.Tensor],

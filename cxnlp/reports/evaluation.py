@@ -12,7 +12,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -23,6 +23,9 @@ from cxnlp.modeling.decoding import decode, probabilities
 from cxnlp.modeling.targets import encode_targets, labelled_mask
 from cxnlp.reports.metrics import evaluate_logits, headline
 from cxnlp.taxonomy import Taxonomy
+
+if TYPE_CHECKING:
+    from cxnlp.predict import Predictor
 
 logger = logging.getLogger("cxnlp.evaluate")
 
@@ -114,14 +117,15 @@ def _confident_mistakes(taxonomy: Taxonomy, ds, logits, targets, temps, thr, top
     return found[:top]
 
 
-def evaluate_model(model_dir: str | Path, data: str, *, split: str | None = None, skip_invalid: bool = False,
-                   min_slice: int = 10, top_mistakes: int = 25) -> ModelEvaluation:
+def evaluate_model(model_dir: str | Path | Predictor, data: str, *, split: str | None = None,
+                   skip_invalid: bool = False, min_slice: int = 10, top_mistakes: int = 25) -> ModelEvaluation:
+    """Evaluate a model directory (or an already loaded Predictor, e.g. one with other runtime settings)."""
     import time
 
     from cxnlp.predict import Predictor
 
-    model_dir = Path(model_dir)
-    predictor = Predictor.load(model_dir)
+    predictor = model_dir if isinstance(model_dir, Predictor) else Predictor.load(model_dir)
+    model_dir = predictor.path
     ds, _ = _load_eval_data(model_dir, data, predictor.taxonomy, split, skip_invalid)
     if len(ds) == 0:
         raise ValueError(f"no records to evaluate in {data}" + (f" (split {split!r})" if split else ""))

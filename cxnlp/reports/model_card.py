@@ -99,7 +99,8 @@ def write_model_card(directory: str | Path) -> Path:
         lines.append(f"| {h} | {calibration['temperatures'].get(h, 1.0)} | {_fmt(e['before'])} | {_fmt(e['after'])} |")
     lines += [
         "",
-        "Multilabel heads use per-label thresholds tuned on dev (stored in `calibration.json`).",
+        "Multilabel heads use per-label thresholds and ordinal heads per-cut-point thresholds, tuned on dev "
+        "(stored in `calibration.json`).",
         "",
         "## Limitations",
         "",

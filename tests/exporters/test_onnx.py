@@ -49,3 +49,30 @@ def test_refuses_linear_and_onnx_sources(tmp_path, linear_model_dir, tiny_model_
     onnx_dir = export_onnx(tiny_model_dir, tmp_path / "o", quantize=False)
     with pytest.raises(ModelDirectoryError):
         export_onnx(onnx_dir, tmp_path / "y")
+
+
+def test_cli_export_trims_quantises_and_agrees(tmp_path, tiny_model_dir, small_corpus, texts):
+    from typer.testing import CliRunner
+
+    from cxnlp.cli import app
+
+    fp32 = export_onnx(tiny_model_dir, tmp_path / "fp32", quantize=False)
+    res = CliRunner().invoke(app, ["export", str(tiny_model_dir), "-o", str(tmp_path / "opt"), "--trim-data",
+                                   str(small_corpus), "--arabic-top-k", "50"])
+    assert res.exit_code == 0, res.output
+    opt = tmp_path / "opt"
+    trim = load_meta(opt).extra["vocabulary_trimmed"]
+    assert trim["vocab_after"] < trim["vocab_before"] and trim["texts"] > 0
+    assert load_meta(opt).extra["exported_from"] == str(tiny_model_dir)
+    assert (opt / "model.onnx").stat().st_size < (fp32 / "model.onnx").stat().st_size
+    assert _agreement(Predictor.load(fp32), Predictor.load(opt), texts) >= 0.98
+
+
+def test_cli_export_without_training_data_says_what_to_pass(tmp_path, tiny_model_dir):
+    from typer.testing import CliRunner
+
+    from cxnlp.cli import app
+
+    res = CliRunner().invoke(app, ["export", str(tiny_model_dir), "-o", str(tmp_path / "x"), "--trim-data",
+                                   str(tmp_path / "missing.jsonl")])
+    assert res.exit_code == 1 and "--no-trim" in res.output and not (tmp_path / "x").exists()

@@ -69,3 +69,48 @@ def test_missing_labels_are_masked(taxonomy):
     assert torch.allclose(full, sub)
     assert "complaint" not in parts  # no record labels complaint
     assert head_loss("multiclass", logits["sentiment"], torch.tensor([IGNORE] * 3)) is None
+
+
+def test_ordinal_class_weights_weigh_each_record_by_its_class():
+    torch.manual_seed(0)
+    logits = torch.randn(4, 2)
+    target = torch.tensor([0, 0, 2, IGNORE])
+    plain = head_loss("ordinal", logits, target)
+    assert torch.allclose(head_loss("ordinal", logits, target, class_weight=torch.ones(3)), plain)
+    # All weight on class 2: the loss is that record's own loss.
+    only_high = head_loss("ordinal", logits, target, class_weight=torch.tensor([0.0, 0.0, 1.0]))
+    assert torch.allclose(only_high, head_loss("ordinal", logits[2:3], target[2:3]))
+    assert not torch.allclose(only_high, plain)
+
+
+def test_ordinal_decodes_the_median_class():
+    head = Taxonomy.default().head("effort")
+    # Latent scores around two close cut-points (0.0 and 0.4): the middle class is never
+    # the most probable one, but a score between the cut-points is its interval.
+    scores = np.array([-2.0, 0.2, 3.0])
+    p = probabilities(head, scores[:, None] - np.array([[0.0, 0.4]]))
+    assert p[1].argmax() != 1
+    assert [ls[0] for ls in decode(head, p)] == ["low", "medium", "high"]
+
+
+def test_ordinal_thresholds_are_tuned_for_macro_f1():
+    from cxnlp.modeling.calibration import tune_ordinal_thresholds
+
+    head = Taxonomy.default().head("effort")
+    rng = np.random.default_rng(0)
+    target = rng.choice(3, size=600, p=[0.7, 0.2, 0.1])
+    # An under-confident model: the latent score separates the classes, but the first
+    # cut-point sits too high, so "medium" records stay below 0.5.
+    score = target * 1.0 + rng.normal(0, 0.3, size=600)
+    p = probabilities(head, score[:, None] - np.array([[1.2, 1.6]]))
+    thr = tune_ordinal_thresholds(head, p, target)
+    assert thr.shape == (2,) and thr[0] < 0.5
+
+    def macro(t):
+        from sklearn.metrics import f1_score
+
+        pred = [head.index(ls[0]) for ls in decode(head, p, t)]
+        return f1_score(target, pred, average="macro")
+
+    assert macro(thr) > macro(None) + 0.05
+    assert np.array_equal(tune_ordinal_thresholds(head, p[:0], target[:0]), np.full(2, 0.5))

@@ -95,6 +95,23 @@ def test_partial_labels_train_and_mask(tmp_path, tiny_backbone):
     assert dev["sentiment"]["n"] > dev["emotion"]["n"] > 0
 
 
+def test_trim_vocabulary_trains_a_smaller_model_on_the_training_pieces(tmp_path, tiny_backbone, small_corpus):
+    from transformers import AutoTokenizer
+
+    from cxnlp import Predictor
+    from cxnlp.model_dir import load_meta
+
+    res = Trainer(tiny_train_config(small_corpus, tiny_backbone, tmp_path, epochs=1, trim_vocabulary=True,
+                                    trim_arabic_top_k=0)).train()
+    trim = load_meta(res.output_dir).extra["vocabulary_trimmed"]
+    assert trim["vocab_after"] < trim["vocab_before"]
+    tok = AutoTokenizer.from_pretrained(str(res.output_dir / "encoder"))
+    assert len(tok) == trim["vocab_after"] < len(AutoTokenizer.from_pretrained(str(tiny_backbone)))
+    rows = corpus_records(400)
+    records = Predictor.load(res.output_dir).predict([r["text"] for r in rows[:20]])
+    assert all(rec["heads"]["sentiment"]["label"] for rec in records)
+
+
 def test_unknown_label_names_file_and_line(tmp_path, tiny_backbone):
     rows = corpus_records(120)
     rows[5]["labels"]["emotion"] = ["joy"]
@@ -127,6 +144,10 @@ def test_config_validation_and_overrides(tmp_path):
         TrainConfig.from_dict({"epoch": 3})
     assert TrainConfig.parse_override("head_weights={emotion: 2}") == ("head_weights", {"emotion": 2})
     assert TrainConfig.parse_override("backbone=123") == ("backbone", "123")
+    # YAML reads 3e-3 as text; a numeric setting still gets the number.
+    assert TrainConfig.from_dict(dict([TrainConfig.parse_override("head_learning_rate=3e-3")])).head_learning_rate == 3e-3
+    with pytest.raises(ValueError, match="must be a number"):
+        TrainConfig.from_dict({"learning_rate": "fast"})
     path = tmp_path / "c.yaml"
     TrainConfig(epochs=7, learning_rate=1e-4).save(path)
     assert TrainConfig.from_yaml(path, {"seed": 1}) == TrainConfig(epochs=7, learning_rate=1e-4, seed=1)
