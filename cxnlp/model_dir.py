@@ -166,8 +166,14 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
     os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
+        mask = _umask()
         for f in tmp.rglob("*"):
-            if f.is_file():
+            if f.is_dir():
+                os.chmod(f, 0o777 & ~mask)
+            elif f.is_file():
+                # Some writers (safetensors) create 0600 files; a model directory is read by
+                # services running as other users, so every file follows the umask.
+                os.chmod(f, 0o666 & ~mask)
                 with open(f, "rb") as fh:
                     os.fsync(fh.fileno())
         old = None

@@ -31,6 +31,20 @@ def test_atomic_directory_replaces_and_cleans_up(tmp_path):
     assert stat.S_IMODE(target.stat().st_mode) == 0o777 & ~mask
 
 
+def test_every_file_of_a_model_directory_follows_the_umask(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    with atomic_directory(tmp_path / "m") as tmp:
+        (tmp / "encoder").mkdir()
+        save_file({"w": torch.zeros(2)}, str(tmp / "encoder" / "model.safetensors"))
+        os.chmod(tmp / "encoder", 0o700)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "m" / "encoder" / "model.safetensors").stat().st_mode) == 0o666 & ~mask
+    assert stat.S_IMODE((tmp_path / "m" / "encoder").stat().st_mode) == 0o777 & ~mask
+
+
 def test_atomic_write_file_mode(tmp_path):
     atomic_write_file(tmp_path / "f", lambda p: p.write_text("x"))
     mask = os.umask(0)

@@ -189,3 +189,15 @@ def test_input_order_and_ids(predictor):
         predictor.predict(texts, ids=ids[:-1])
     with pytest.raises(TypeError, match="texts\\[1\\]"):
         predictor.predict(["ok", 5])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize("max_length", [16, 24, 40])
+def test_a_short_token_window_still_scores_every_text(tiny_model_dir, max_length):
+    """Texts of every length, including those just longer than one window, get a record."""
+    p = Predictor.load(tiny_model_dir, max_length=max_length)
+    texts = [" ".join(["الطلب متأخر"] * n) for n in range(1, 30)]
+    z = p.logits(texts)
+    assert all(v.shape[0] == len(texts) for v in z.values())
+    assert len(p.predict(texts)) == len(texts)
+    with pytest.raises(ValueError, match="at least 16"):
+        Predictor.load(tiny_model_dir, max_length=8)

@@ -103,10 +103,13 @@ class EncoderRunner:
         body = tok(list(normalized), add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
         n_special = len(self._head_ids) + len(self._tail_ids)
         room = max(self.max_length - n_special - len(self._prefix_ids), 8)
-        step = max(room - self.stride, 1)
+        # Windows overlap by `stride` tokens, but by at most half a window: with a short
+        # max_length a larger overlap would leave texts slightly longer than one window with none.
+        overlap = min(self.stride, room // 2)
+        step = room - overlap
         ids, owner = [], []
         for i, seq in enumerate(body):
-            starts = [0] if len(seq) <= room else list(range(0, len(seq) - self.stride, step))
+            starts = [0] if len(seq) <= room else list(range(0, len(seq) - overlap, step))
             for s in starts:
                 piece = self._prefix_ids + seq[s:s + room]
                 ids.append(self._head_ids + piece + self._tail_ids)
