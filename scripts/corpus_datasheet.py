@@ -173,8 +173,8 @@ def main() -> None:
         out += ["", "For scale: always predicting one class gives a macro-F1 of 1/(number of classes) × the "
                 "share-weighted F1 of that class, i.e. roughly 0.15–0.35 on these label sets. A lexical model "
                 "trained on the corpus learns the corpus' vocabulary and transfers weakly to general tweets; "
-                "the pretrained encoder is expected to transfer better, and its figures belong here as soon as "
-                "the default model is trained (`python bench/bench_quality.py`).", ""]
+                "a fine-tuned pretrained encoder transfers better where its column is present. These "
+                "figures are refreshed by `python bench/bench_quality.py` and then this script.", ""]
     else:
         out += ["(run `python bench/bench_quality.py` to produce it)", ""]
     out.append(GAPS)

