@@ -161,10 +161,12 @@ def main() -> int:
     if not (model / "cxnlp.json").exists():
         print(f"no model at {model}: train one first (make train-default)")
         return 2
-    max_len = load_meta(model).max_length
+    meta = load_meta(model)
+    max_len = meta.max_length
     WORK.mkdir(parents=True, exist_ok=True)
 
-    already_trimmed = "vocabulary_trimmed" in load_meta(model).extra
+    trained_trim = meta.extra.get("vocabulary_trimmed")
+    already_trimmed = trained_trim is not None
     exported = WORK / f"{model.name}-export"
     if not (exported / "cxnlp.json").exists():
         export_onnx(model, exported, quantize=True, trim_texts=training_texts(model))
@@ -210,9 +212,8 @@ def main() -> int:
 
     print(f"\nvocabulary: {trim['vocab_before']} → {trim['vocab_after']} pieces"
           + (" (the model was already trained on a trimmed vocabulary" if already_trimmed else "")
-          + (f"; untrimmed its encoder would hold {load_meta(model).extra['vocabulary_trimmed']['params_before'] / 1e6:.1f}M"
-             f" parameters before layer truncation, {load_meta(model).extra['vocabulary_trimmed']['params_before'] * 4 / 1e6:.0f} MB fp32)"
-             if already_trimmed else ""))
+          + (f"; untrimmed its encoder would hold {trained_trim['params_before'] / 1e6:.1f}M parameters before "
+             f"layer truncation, {trained_trim['params_before'] * 4 / 1e6:.0f} MB fp32)" if already_trimmed else ""))
     print(f"\n## Optimisations ({args.n_short} short posts, {args.repeats} repeats; quality = macro-F1 on the corpus test split)\n")
     print("| variant | texts/s | ms/text | peak RSS MB | size on disk MB | mean macro-F1 | Δ vs fp32 (worst head) |")
     print("|---|---|---|---|---|---|---|")

@@ -163,10 +163,10 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     # mkdtemp creates 0700; a model directory is meant to be shared like any other folder.
-    os.chmod(tmp, 0o777 & ~_umask())
+    mask = _umask()
+    os.chmod(tmp, 0o777 & ~mask)
     try:
         yield tmp
-        mask = _umask()
         for f in tmp.rglob("*"):
             if f.is_dir():
                 os.chmod(f, 0o777 & ~mask)

@@ -267,12 +267,9 @@ class Trainer:
             # Deterministic in the training texts, so a resumed run trims to the same vocabulary.
             report = trim_backbone(resolved.path, self.run_dir / "backbone-trimmed", self._texts(train),
                                    text_prefix=resolved.text_prefix, arabic_top_k=cfg.trim_arabic_top_k)
-            self._trim_info = {"vocab_before": report.vocab_before, "vocab_after": report.vocab_after,
-                               "params_before": report.params_before, "params_after": report.params_after}
-            logger.info("vocabulary trimmed to the training texts: %d → %d pieces", report.vocab_before,
-                        report.vocab_after)
+            trimmed = {**report.counts(), "arabic_top_k": cfg.trim_arabic_top_k}
             resolved = dataclasses.replace(resolve_backbone(str(report.output)), source=resolved.source,
-                                           text_prefix=resolved.text_prefix)
+                                           text_prefix=resolved.text_prefix, details={"vocabulary_trimmed": trimmed})
         tokenizer = resolved.load_tokenizer()
         encoder = load_encoder(resolved.path)
         if cfg.num_layers:
@@ -406,12 +403,13 @@ class Trainer:
             tokenizer.save_pretrained(str(enc))
             save_file({k: v.contiguous() for k, v in model.heads.state_dict().items()}, str(tmp / HEADS_FILE))
 
+        trimmed = resolved.details.get("vocabulary_trimmed")
         meta = ModelMeta(model_type="transformer", backbone=cfg.backbone, backbone_source=resolved.source,
                          text_prefix=resolved.text_prefix, max_length=cfg.max_length,
                          taxonomy_name=self.taxonomy.name, data_fingerprint=info["fingerprint"],
                          git_commit=git_commit(), versions=library_versions(),
                          extra={"dropout": cfg.dropout, "num_layers": model.encoder.config.num_hidden_layers,
-                                **({"vocabulary_trimmed": self._trim_info} if cfg.trim_vocabulary else {})})
+                                **({"vocabulary_trimmed": trimmed} if trimmed else {})})
         out = self._write_model_dir(write, meta, calibration, metrics, info)
         return TrainResult(out, metrics, state)
 

@@ -155,6 +155,11 @@ class TrimReport:
     token_ratio: dict[str, float] = field(default_factory=dict)
     """Per probe language: tokens after / tokens before (above 1 when words fall back to pieces)."""
 
+    def counts(self) -> dict[str, int]:
+        """Vocabulary, parameters and texts before/after: what a model directory records about trimming."""
+        return {"vocab_before": self.vocab_before, "vocab_after": self.vocab_after,
+                "params_before": self.params_before, "params_after": self.params_after, "texts": self.corpus_texts}
+
     def as_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
         data["output"] = str(self.output)

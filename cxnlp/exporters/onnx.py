@@ -59,9 +59,7 @@ def export_onnx(src: str | Path, out: str | Path, *, quantize: bool = True, trim
 
     with tempfile.TemporaryDirectory(prefix=".cxnlp-trim-", dir=out.parent if out.parent.exists() else None) as td:
         report = trim_model(src, Path(td) / "trimmed", trim_texts, arabic_top_k=arabic_top_k)
-        trim = {"vocab_before": report.vocab_before, "vocab_after": report.vocab_after,
-                "params_before": report.params_before, "params_after": report.params_after,
-                "texts": report.corpus_texts, "arabic_top_k": arabic_top_k}
+        trim = {**report.counts(), "arabic_top_k": arabic_top_k}
         return _export(Path(td) / "trimmed", out, meta, origin=src, quantize=quantize, opset=opset, trim=trim)
 
 

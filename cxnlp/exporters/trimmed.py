@@ -9,7 +9,6 @@ they are.
 
 from __future__ import annotations
 
-import logging
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -25,8 +24,6 @@ from cxnlp.model_dir import (
     load_meta,
 )
 
-logger = logging.getLogger("cxnlp.export")
-
 
 def training_texts(model_dir: str | Path, data: str | Path | None = None) -> list[str]:
     """Texts to keep the vocabulary of: `data`, or the training data the model directory records.
@@ -37,12 +34,11 @@ def training_texts(model_dir: str | Path, data: str | Path | None = None) -> lis
     from cxnlp.data.loading import iter_raw_rows
 
     model_dir = Path(model_dir)
-    text_field = "text"
     cfg_file = model_dir / TRAINING_CONFIG_FILE
-    cfg = yaml.safe_load(cfg_file.read_text(encoding="utf-8")) if cfg_file.exists() else {}
-    text_field = (cfg or {}).get("text_field", text_field)
+    cfg = (yaml.safe_load(cfg_file.read_text(encoding="utf-8")) if cfg_file.exists() else None) or {}
+    text_field = cfg.get("text_field", "text")
     if data is None:
-        data = (cfg or {}).get("data")
+        data = cfg.get("data")
         if not data:
             raise ModelDirectoryError(
                 f"{model_dir} does not record its training data; pass the texts to trim for (--trim-data)"
@@ -76,6 +72,4 @@ def trim_model(src: str | Path, out: str | Path, texts: Iterable[str], *, arabic
             (shutil.copytree if item.is_dir() else shutil.copy2)(item, tmp / item.name)
         report = trim_backbone(src / ENCODER_DIR, tmp / ENCODER_DIR, texts, text_prefix=meta.text_prefix,
                                arabic_top_k=arabic_top_k)
-    logger.info("trimmed vocabulary %d → %d pieces, parameters %.1fM → %.1fM", report.vocab_before,
-                report.vocab_after, report.params_before / 1e6, report.params_after / 1e6)
     return report

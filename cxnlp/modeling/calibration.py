@@ -13,7 +13,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn.metrics import f1_score
 
-from cxnlp.modeling.decoding import decode, probabilities
+from cxnlp.modeling.decoding import class_indices, probabilities
 from cxnlp.taxonomy import Head
 
 _EPS = 1e-12
@@ -107,8 +107,7 @@ def tune_ordinal_thresholds(head: Head, probs: np.ndarray, target: np.ndarray, d
     present = sorted(set(target.tolist()))
 
     def score(t: np.ndarray) -> float:
-        pred = np.array([head.index(ls[0]) for ls in decode(head, probs, t)])
-        return float(f1_score(target, pred, labels=present, average="macro", zero_division=0))
+        return float(f1_score(target, class_indices(head, probs, t), labels=present, average="macro", zero_division=0))
 
     best = score(thr)
     for _ in range(sweeps):

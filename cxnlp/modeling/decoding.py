@@ -45,6 +45,15 @@ def expected_value(probs: np.ndarray) -> np.ndarray:
     return probs @ np.arange(probs.shape[1], dtype=np.float64)
 
 
+def class_indices(head: Head, probs: np.ndarray, thresholds: np.ndarray | None = None) -> np.ndarray:
+    """Single-label heads: the decoded class index of each row (see `decode`)."""
+    if head.kind == "ordinal":
+        above = 1.0 - np.cumsum(probs, axis=1)[:, :-1]  # P(y > k), k = 0..K-2
+        passed = above >= (0.5 if thresholds is None else np.asarray(thresholds, dtype=np.float64))
+        return np.where(passed.all(axis=1), head.num_labels - 1, passed.argmin(axis=1))
+    return probs.argmax(axis=1)
+
+
 def decode(head: Head, probs: np.ndarray, thresholds: np.ndarray | None = None) -> list[list[str]]:
     """Probabilities → label lists (one item for single-label heads).
 
@@ -56,13 +65,8 @@ def decode(head: Head, probs: np.ndarray, thresholds: np.ndarray | None = None) 
     a middle class whose cut-points lie close together, however often it is right.
     """
     names = head.label_names
-    if head.kind == "ordinal":
-        above = 1.0 - np.cumsum(probs, axis=1)[:, :-1]  # P(y > k), k = 0..K-2
-        passed = above >= (0.5 if thresholds is None else np.asarray(thresholds, dtype=np.float64))
-        idx = np.where(passed.all(axis=1), len(names) - 1, passed.argmin(axis=1))
-        return [[names[i]] for i in idx]
     if head.kind != "multilabel":
-        return [[names[i]] for i in probs.argmax(axis=1)]
+        return [[names[i]] for i in class_indices(head, probs, thresholds)]
     thr = np.full(len(names), 0.5) if thresholds is None else np.asarray(thresholds, dtype=np.float64)
     out = []
     for row in probs:

@@ -8,7 +8,7 @@ import pytest
 from cxnlp import Predictor
 from cxnlp.exporters import export_onnx
 from cxnlp.model_dir import ModelDirectoryError, load_meta
-from tests.conftest import corpus_records
+from tests.conftest import corpus_records, write_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,6 @@ def test_cli_export_trims_quantises_and_agrees(tmp_path, tiny_model_dir, small_c
     from typer.testing import CliRunner
 
     from cxnlp.cli import app
-    from tests.conftest import write_jsonl
 
     fp32 = export_onnx(tiny_model_dir, tmp_path / "fp32", quantize=False)
     # Default export (trimmed to the recorded training data's train split, int8): smaller, loads, records what it did.

@@ -33,18 +33,20 @@ def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
         return subprocess.Popen(args, env=env, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
-def _wait_ready(proc: subprocess.Popen, base: str, log: Path, timeout: float = 180.0) -> None:
+def _wait_ready(base: str, timeout: float = 180.0, proc: subprocess.Popen | None = None,
+                log: Path | None = None) -> None:
+    """Wait for /readyz to answer 200, failing at once if the server process `proc` exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
+        if proc is not None and proc.poll() is not None:
             raise AssertionError(f"server exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
         try:
             if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
-        time.sleep(0.2)
-    raise AssertionError(f"not ready after {timeout} s:\n{log.read_text(errors='replace')}")
+        time.sleep(0.05)
+    raise AssertionError(f"not ready after {timeout} s" + (f":\n{log.read_text(errors='replace')}" if log else ""))
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -65,7 +67,7 @@ def test_cxnlp_serve_logs_json_without_texts(tiny_model_dir, tmp_path):
                    "--max-texts", "8"], _env(), log)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_ready(proc, base, log)
+        _wait_ready(base, proc=proc, log=log)
         r = httpx.post(f"{base}/v1/classify", json={"text": SECRET, "id": "x1"}, timeout=60)
         assert r.status_code == 200, r.text
         assert r.json()["predictions"][0]["id"] == "x1"
@@ -107,14 +109,7 @@ def test_uvicorn_serve_app_reads_the_environment(tiny_model_dir, monkeypatch, ca
     thread.start()
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
+        _wait_ready(base, timeout=120)
         assert httpx.post(f"{base}/v1/classify", json={"text": SECRET}, timeout=60).status_code == 401
         r = httpx.post(f"{base}/v1/classify", json={"text": SECRET}, headers={"X-API-Key": API_KEYS[1]}, timeout=60)
         assert r.status_code == 200, r.text
