@@ -8,9 +8,12 @@ its own), as the median of several repeats:
      encoder → mean pool → heads, one call per text (how most people use a pipeline);
    - baseline B "transformers, batches padded to max length" (batch 32);
    - the cxnlp Predictor (normalisation, length-sorted batches, dynamic padding, windows).
-2. Optimisations applied to the same trained model — vocabulary trimming, ONNX Runtime
-   (fp32 and dynamic int8), fewer threads — each with speed, peak RSS, size on disk and
-   macro-F1 per head on the corpus test split (quality cost vs the unoptimised model).
+2. Optimisations applied to the same trained model — vocabulary trimming, a shorter max
+   length, ONNX Runtime with fp32 weights, int8 embeddings (the `cxnlp export` default) or
+   int8 for every MatMul too, fewer threads, other trained models (e.g. fewer layers) —
+   each with speed, peak RSS, size on disk and macro-F1 per head on the corpus test split
+   (quality cost vs the unoptimised model).
+3. How often the exported model's labels equal the fp32 model's on the test split.
 
 Usage: python bench/bench_inference.py [--model models/cx-default] [--repeats 3] [--n-short 512]
 Variants are written to runs/bench-inference/ (not tracked).
@@ -153,7 +156,7 @@ def main() -> int:
     if args.worker:
         worker(args)
         return 0
-    from cxnlp.exporters import export_onnx
+    from cxnlp.exporters import Quantization, export_onnx
     from cxnlp.exporters.trimmed import training_texts, trim_model
     from cxnlp.model_dir import load_meta
 
@@ -167,16 +170,17 @@ def main() -> int:
 
     trained_trim = meta.extra.get("vocabulary_trimmed")
     already_trimmed = trained_trim is not None
+    # What `cxnlp export MODEL` writes: a model trained on a trimmed vocabulary is not trimmed again.
     exported = WORK / f"{model.name}-export"
     if not (exported / "cxnlp.json").exists():
-        export_onnx(model, exported, quantize=True, trim_texts=training_texts(model))
+        export_onnx(model, exported, trim_texts=None if already_trimmed else training_texts(model))
     trim = load_meta(exported).extra["vocabulary_trimmed"]
 
     print(f"## Predictor vs plain transformers ({model.name}, {args.threads} threads, median of {args.repeats})\n")
     print("Plain transformers: the same trained model, tokenizer(padding='max_length', "
           f"max_length={max_len}) → encoder → mean pooling → heads, fp32 PyTorch.\n")
     print("| texts | plain, one at a time | plain, batch 32 padded to max length | cxnlp Predictor, fp32 PyTorch | "
-          "cxnlp Predictor, `cxnlp export` (trimmed + ONNX int8) | × vs one at a time | × vs padded batches |")
+          "cxnlp Predictor, `cxnlp export` (ONNX, int8 embeddings) | × vs one at a time | × vs padded batches |")
     print("|---|---|---|---|---|---|---|")
     for kind, n in (("short", args.n_short), ("long", args.n_long)):
         single = measure(model, "baseline-single", kind, max(n // 4, 32), args.repeats, args.threads, max_len)
@@ -196,14 +200,12 @@ def main() -> int:
             trim_model(model, trimmed, training_texts(model))
         variants.append(("vocabulary trimmed", trimmed, args.threads, None))
     variants.append((f"max length {args.short_length}", model, args.threads, args.short_length))
-    for name, quant in (("ONNX fp32", False), ("ONNX int8", True)):
-        if quant and already_trimmed:
-            continue  # the same artefact as the `cxnlp export` row below
-        out = WORK / f"{model.name}-onnx-{'int8' if quant else 'fp32'}"
+    for name, quant in (("ONNX fp32", Quantization.none), ("ONNX, every MatMul int8 too", Quantization.int8)):
+        out = WORK / f"{model.name}-onnx-{quant.value}"
         if not (out / "cxnlp.json").exists():
-            export_onnx(model, out, quantize=quant)
+            export_onnx(model, out, quantize=quant, trim_texts=None if already_trimmed else training_texts(model))
         variants.append((name, out, args.threads, None))
-    variants.append(("`cxnlp export`: trimmed + ONNX int8", exported, args.threads, None))
+    variants.append(("`cxnlp export`: ONNX, int8 embeddings", exported, args.threads, None))
     variants.append(("`cxnlp export`, 1 thread", exported, 1, None))
     for other in args.also:
         other_meta = load_meta(other)

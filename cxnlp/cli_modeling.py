@@ -9,6 +9,8 @@ from typing import Any, NoReturn
 
 import typer
 
+from cxnlp.exporters.quantize import Quantization
+
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print an error in red on stderr and exit with `code` (shared by every command)."""
@@ -118,24 +120,35 @@ def predict(
 def export(
     model: Path = typer.Argument(..., help="Transformer model directory to export."),
     output: Path = typer.Option(..., "--output", "-o", help="Directory for the exported model."),
-    quantize: bool = typer.Option(True, "--quantize/--no-quantize", help="Dynamic int8 quantisation of the weights."),
+    quantize: Quantization = typer.Option(
+        Quantization.embeddings, "--quantize", case_sensitive=False,
+        help="Weight storage: none (fp32), embeddings (int8 embedding table, fp32 matrix products) "
+             "or int8 (all MatMul weights too; smaller, costs more quality)."),
     trim: bool = typer.Option(True, "--trim/--no-trim",
-                              help="Trim the vocabulary to the training texts plus frequent Arabic-script pieces."),
+                              help="Trim the vocabulary to the training texts plus frequent Arabic-script pieces "
+                                   "(skipped for a model trained on a trimmed vocabulary unless --trim-data is given)."),
     trim_data: str = typer.Option(None, "--trim-data", metavar="<path>",
                                   help="Texts to trim the vocabulary for (default: the model's training data)."),
     arabic_top_k: int = typer.Option(10_000, "--arabic-top-k",
                                      help="Also keep this many of the most frequent Arabic-script pieces."),
 ) -> None:
-    """Write an optimised ONNX Runtime model directory (trimmed vocabulary, int8 by default) that every interface loads."""
+    """Write an optimised ONNX Runtime model directory (trimmed vocabulary, int8 embeddings by default) that every
+    interface loads."""
     from cxnlp.exporters import export_onnx
     from cxnlp.exporters.trimmed import training_texts
-    from cxnlp.model_dir import ModelDirectoryError
+    from cxnlp.model_dir import ModelDirectoryError, load_meta
 
     try:
+        # Trimming again a vocabulary already trimmed to the same texts only re-segments the
+        # odd unseen word differently from training (a small, pure quality loss).
+        trained_trimmed = "vocabulary_trimmed" in load_meta(model).extra
+        if trim and trained_trimmed and trim_data is None:
+            typer.echo("the model was trained on a trimmed vocabulary: exporting it as it is")
+            trim = False
         texts = training_texts(model, trim_data) if trim else None
         out = export_onnx(model, output, quantize=quantize, trim_texts=texts, arabic_top_k=arabic_top_k)
     except ModelDirectoryError as exc:
         fail(str(exc))
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 1e6
-    kind = ("trimmed " if trim else "") + ("int8" if quantize else "fp32")
+    kind = ("trimmed, " if trim or trained_trimmed else "") + f"weights {quantize.value}"
     typer.echo(f"exported {model} → {out} ({kind} ONNX, {size:.1f} MB on disk)")

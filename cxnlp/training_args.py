@@ -83,6 +83,10 @@ class TrainConfig:
     """Gradient clipping."""
     freeze_embeddings: bool = False
     """Freeze the word embeddings (about half the time and memory per step on a CPU)."""
+    freeze_layers: int = 0
+    """Freeze the embeddings and the bottom N encoder layers. No gradient flows below layer N,
+    so each step skips their backward pass and optimiser update (about 15% of a 5-layer
+    encoder's step time per frozen layer on a CPU), which buys more epochs in the same time."""
     trim_vocabulary: bool = False
     """Before fine-tuning, trim the backbone's vocabulary to the pieces the training texts use
     plus the `trim_arabic_top_k` most frequent Arabic-script pieces: a 250k-piece multilingual
@@ -153,6 +157,8 @@ class TrainConfig:
             raise ValueError("trim_arabic_top_k must be >= 0")
         if self.num_layers is not None and self.num_layers < 1:
             raise ValueError("num_layers must be >= 1")
+        if self.freeze_layers < 0 or (self.num_layers is not None and self.freeze_layers >= self.num_layers):
+            raise ValueError("freeze_layers must be >= 0 and leave at least one of the num_layers layers trainable")
         for name in ("max_train_samples", "max_eval_samples"):
             v = getattr(self, name)
             if v is not None and v < 1:

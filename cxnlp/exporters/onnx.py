@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from cxnlp.exporters.quantize import Quantization, quantize_graph
 from cxnlp.model_dir import (
     CALIBRATION_FILE,
     ENCODER_DIR,
@@ -39,17 +40,19 @@ TOKENIZER_DIR = "tokenizer"
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "sentencepiece.bpe.model")
 
 
-def export_onnx(src: str | Path, out: str | Path, *, quantize: bool = True, trim_texts: Sequence[str] | None = None,
-                arabic_top_k: int = 10_000, opset: int = 17) -> Path:
+def export_onnx(src: str | Path, out: str | Path, *, quantize: Quantization | str = Quantization.embeddings,
+                trim_texts: Sequence[str] | None = None, arabic_top_k: int = 10_000, opset: int = 17) -> Path:
     """Export the transformer model in `src` to an ONNX model directory at `out`.
 
-    quantize: apply ONNX Runtime dynamic int8 quantisation to the weights (MatMul/Gemm and
-    the embedding table), which shrinks the file about 4x and speeds up CPU inference.
+    quantize: how the weights are stored (`cxnlp.exporters.quantize`): `none` (fp32),
+    `embeddings` (int8 word-embedding table with per-row scales, fp32 matrix products: the
+    default, nearly lossless) or `int8` (all MatMul weights too: smallest, lossier).
     trim_texts: trim the vocabulary to the pieces these texts use plus the `arabic_top_k`
     most frequent Arabic-script pieces first (see `cxnlp.exporters.trimmed`).
     Measure the quality cost of either with `cxnlp evaluate` before adopting it.
     """
     src, out = Path(src), Path(out)
+    quantize = Quantization(quantize)
     meta = load_meta(src)
     if meta.model_type != "transformer" or meta.extra.get("runtime") == "onnx":
         raise ModelDirectoryError(f"{src} is not a PyTorch transformer model directory; nothing to export")
@@ -63,9 +66,8 @@ def export_onnx(src: str | Path, out: str | Path, *, quantize: bool = True, trim
         return _export(Path(td) / "trimmed", out, meta, origin=src, quantize=quantize, opset=opset, trim=trim)
 
 
-def _export(src: Path, out: Path, meta: ModelMeta, *, origin: Path, quantize: bool, opset: int, trim: dict[str, Any] | None) -> Path:
+def _export(src: Path, out: Path, meta: ModelMeta, *, origin: Path, quantize: Quantization, opset: int, trim: dict[str, Any] | None) -> Path:
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from cxnlp.predict import Predictor
 
@@ -85,7 +87,7 @@ def _export(src: Path, out: Path, meta: ModelMeta, *, origin: Path, quantize: bo
     graph = _Graph().eval()
     example = (torch.full((2, 12), 5, dtype=torch.long), torch.ones((2, 12), dtype=torch.long))
     with atomic_directory(out) as tmp:
-        raw = tmp / ("model.fp32.onnx" if quantize else ONNX_FILE)
+        raw = tmp / "model.fp32.onnx"
         with torch.inference_mode():
             torch.onnx.export(
                 graph, example, str(raw), input_names=["input_ids", "attention_mask"], output_names=heads,
@@ -93,9 +95,8 @@ def _export(src: Path, out: Path, meta: ModelMeta, *, origin: Path, quantize: bo
                               **{h: {0: "batch"} for h in heads}},
                 opset_version=opset, dynamo=False,
             )
-        if quantize:
-            quantize_dynamic(str(raw), str(tmp / ONNX_FILE), weight_type=QuantType.QInt8)
-            raw.unlink()
+        quantize_graph(raw, tmp / ONNX_FILE, quantize)
+        raw.unlink()
         (tmp / TOKENIZER_DIR).mkdir()
         for name in _TOKENIZER_FILES:
             f = src / ENCODER_DIR / name
@@ -104,14 +105,14 @@ def _export(src: Path, out: Path, meta: ModelMeta, *, origin: Path, quantize: bo
         for name in (TAXONOMY_FILE, NORMALIZATION_FILE, CALIBRATION_FILE, METRICS_FILE, TRAINING_CONFIG_FILE):
             if (src / name).exists():
                 shutil.copy2(src / name, tmp / name)
-        new_meta = ModelMeta(**{**asdict(meta), "extra": {**meta.extra, "runtime": "onnx", "quantized": quantize,
+        new_meta = ModelMeta(**{**asdict(meta), "extra": {**meta.extra, "runtime": "onnx", "quantized": quantize.value,
                                                           "onnx_opset": opset, "exported_from": str(origin),
                                                           **({"vocabulary_trimmed": trim} if trim else {})}})
         save_meta(tmp, new_meta)
         from cxnlp.reports.model_card import write_model_card
 
         write_model_card(tmp)
-    logger.info("exported %s → %s (%s, %.1f MB)", src, out, "int8" if quantize else "fp32",
+    logger.info("exported %s → %s (weights %s, %.1f MB)", src, out, quantize.value,
                 (out / ONNX_FILE).stat().st_size / 1e6)
     return out
 

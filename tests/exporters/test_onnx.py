@@ -23,9 +23,9 @@ def _agreement(a, b, texts) -> float:
 
 
 def test_fp32_export_matches_pytorch(tmp_path, tiny_model_dir, texts):
-    out = export_onnx(tiny_model_dir, tmp_path / "onnx", quantize=False)
+    out = export_onnx(tiny_model_dir, tmp_path / "onnx", quantize="none")
     meta = load_meta(out)
-    assert meta.extra["runtime"] == "onnx" and meta.extra["quantized"] is False
+    assert meta.extra["runtime"] == "onnx" and meta.extra["quantized"] == "none"
     assert not (out / "encoder").exists() and (out / "model.onnx").exists() and (out / "README.md").exists()
     a, b = Predictor.load(tiny_model_dir), Predictor.load(out)
     za, zb = a.logits(texts[:50]), b.logits(texts[:50])
@@ -34,19 +34,40 @@ def test_fp32_export_matches_pytorch(tmp_path, tiny_model_dir, texts):
     assert _agreement(a, b, texts) >= 0.98
 
 
-def test_int8_export_is_smaller_and_loads(tmp_path, tiny_model_dir, texts):
-    fp32 = export_onnx(tiny_model_dir, tmp_path / "fp32", quantize=False)
-    int8 = export_onnx(tiny_model_dir, tmp_path / "int8", quantize=True)
-    assert (int8 / "model.onnx").stat().st_size < (fp32 / "model.onnx").stat().st_size
+def test_quantisation_levels_shrink_the_graph_and_keep_labels(tmp_path, tiny_model_dir, texts):
+    fp32 = export_onnx(tiny_model_dir, tmp_path / "fp32", quantize="none")
+    emb = export_onnx(tiny_model_dir, tmp_path / "emb", quantize="embeddings")
+    int8 = export_onnx(tiny_model_dir, tmp_path / "int8", quantize="int8")
+    size = {p.name: (p / "model.onnx").stat().st_size for p in (fp32, emb, int8)}
+    assert size["int8"] < size["emb"] < size["fp32"], size
+    assert json.loads((emb / "cxnlp.json").read_text())["extra"]["quantized"] == "embeddings"
+    # Per-row int8 embeddings perturb the logits only slightly: labels hold.
+    a, b = Predictor.load(fp32), Predictor.load(emb)
+    za, zb = a.logits(texts[:50]), b.logits(texts[:50])
+    for h in za:
+        assert np.abs(za[h] - zb[h]).max() < 0.05, h
+    assert _agreement(a, b, texts) >= 0.98
     rec = Predictor.load(int8).predict(texts[:3], evidence=True)
     assert len(rec) == 3 and "evidence" in rec[0]
-    assert json.loads((int8 / "cxnlp.json").read_text())["extra"]["quantized"] is True
+
+
+def test_embedding_quantisation_rewrites_only_the_token_lookup(tmp_path, tiny_model_dir):
+    import onnx
+
+    from cxnlp.exporters.quantize import quantize_embeddings
+
+    fp32 = export_onnx(tiny_model_dir, tmp_path / "fp32", quantize="none")
+    assert quantize_embeddings(fp32 / "model.onnx", tmp_path / "q.onnx") == 1
+    inits = {t.name: t for t in onnx.load(str(tmp_path / "q.onnx")).graph.initializer}
+    int8 = [n for n, t in inits.items() if t.data_type == onnx.TensorProto.INT8]
+    assert len(int8) == 1 and "word_embeddings" in int8[0]
+    assert any("position_embeddings" in n and t.data_type == onnx.TensorProto.FLOAT for n, t in inits.items())
 
 
 def test_refuses_linear_and_onnx_sources(tmp_path, linear_model_dir, tiny_model_dir):
     with pytest.raises(ModelDirectoryError):
         export_onnx(linear_model_dir, tmp_path / "x")
-    onnx_dir = export_onnx(tiny_model_dir, tmp_path / "o", quantize=False)
+    onnx_dir = export_onnx(tiny_model_dir, tmp_path / "o", quantize="none")
     with pytest.raises(ModelDirectoryError):
         export_onnx(onnx_dir, tmp_path / "y")
 
@@ -56,8 +77,8 @@ def test_cli_export_trims_quantises_and_agrees(tmp_path, tiny_model_dir, small_c
 
     from cxnlp.cli import app
 
-    fp32 = export_onnx(tiny_model_dir, tmp_path / "fp32", quantize=False)
-    # Default export (trimmed to the recorded training data's train split, int8): smaller, loads, records what it did.
+    fp32 = export_onnx(tiny_model_dir, tmp_path / "fp32", quantize="none")
+    # Default export (trimmed to the recorded training data's train split, int8 embeddings): smaller, loads, records what it did.
     res = CliRunner().invoke(app, ["export", str(tiny_model_dir), "-o", str(tmp_path / "opt"), "--trim-data",
                                    str(small_corpus), "--arabic-top-k", "50"])
     assert res.exit_code == 0, res.output
@@ -69,7 +90,7 @@ def test_cli_export_trims_quantises_and_agrees(tmp_path, tiny_model_dir, small_c
     assert len(Predictor.load(opt).predict(texts[:5])) == 5
     # Trimmed to texts that cover the scored ones, the export keeps the fp32 model's labels.
     covered = write_jsonl(tmp_path / "texts.jsonl", [{"text": t} for t in texts])
-    res = CliRunner().invoke(app, ["export", str(tiny_model_dir), "-o", str(tmp_path / "trimmed"), "--no-quantize",
+    res = CliRunner().invoke(app, ["export", str(tiny_model_dir), "-o", str(tmp_path / "trimmed"), "--quantize", "none",
                                    "--trim-data", str(covered), "--arabic-top-k", "0"])
     assert res.exit_code == 0, res.output
     assert _agreement(Predictor.load(fp32), Predictor.load(tmp_path / "trimmed"), texts) >= 0.98
