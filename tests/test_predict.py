@@ -6,6 +6,7 @@ fixtures (real files, the real tokenizer, the real decoding).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 
@@ -197,6 +198,19 @@ def test_input_order_and_ids(predictor):
         predictor.predict(texts, ids=ids[:-1])
     with pytest.raises(TypeError, match="texts\\[1\\]"):
         predictor.predict(["ok", 5])  # type: ignore[list-item]
+
+
+def test_language_guesses_from_the_caller_are_used(predictor):
+    from cxnlp.text import detect_language
+
+    texts = texts_with_words(6, min_words=3)
+    guesses = [detect_language(t) for t in texts]
+    assert predictor.predict(texts, languages=guesses) == predictor.predict(texts)
+    # The guesses are taken as given, not detected again.
+    swapped = [dataclasses.replace(g, lang="fa" if g.lang == "ar" else "ar") for g in guesses]
+    assert [r["lang"] for r in predictor.predict(texts, languages=swapped)] == [g.lang for g in swapped]
+    with pytest.raises(ValueError, match="language guesses"):
+        predictor.predict(texts, languages=guesses[:-1])
 
 
 @pytest.mark.parametrize("max_length", [16, 24, 40])

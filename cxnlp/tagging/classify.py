@@ -34,8 +34,9 @@ def classify(predictor: Predictor, texts: Sequence[str], *, heads: Sequence[str]
     """One prediction record per text, in order; `heads` is None for unclassified posts."""
     records: list[dict[str, Any] | None] = [None] * len(texts)
     todo: list[int] = []
+    guesses = [detect_language(text) for text in texts]
     for i, text in enumerate(texts):
-        lang = detect_language(text).lang
+        lang = guesses[i].lang
         if classify_other or lang in CLASSIFIED_LANGS:
             todo.append(i)
             continue
@@ -43,7 +44,8 @@ def classify(predictor: Predictor, texts: Sequence[str], *, heads: Sequence[str]
         records[i] = {"lang": lang, "variety": variety.variety, "variety_score": round(variety.score, 4),
                       "heads": None}
     if todo:
-        preds = predictor.predict([texts[i] for i in todo], heads=heads, include_scores=scores)
+        preds = predictor.predict([texts[i] for i in todo], heads=heads, include_scores=scores,
+                                  languages=[guesses[i] for i in todo])
         for i, rec in zip(todo, preds, strict=True):
             records[i] = rec
     return records  # type: ignore[return-value]

@@ -116,7 +116,7 @@ def test_freeze_layers_keeps_the_bottom_of_the_encoder(tmp_path, tiny_backbone, 
     from cxnlp.modeling.encoder import load_encoder
 
     res = Trainer(tiny_train_config(small_corpus, tiny_backbone, tmp_path, epochs=1, freeze_layers=1,
-                                    max_train_samples=64, max_eval_samples=40)).train()
+                                    optim="adamw_torch_fused", max_train_samples=64, max_eval_samples=40)).train()
     before = load_encoder(tiny_backbone).state_dict()
     after = load_encoder(res.output_dir / "encoder").state_dict()
     frozen = [k for k in after if k.startswith(("embeddings.", "encoder.layer.0."))]
@@ -126,6 +126,8 @@ def test_freeze_layers_keeps_the_bottom_of_the_encoder(tmp_path, tiny_backbone, 
     assert not all(torch.equal(before[k], after[k]) for k in trained)
     with pytest.raises(ValueError, match="freeze_layers"):
         TrainConfig(num_layers=2, freeze_layers=2)
+    with pytest.raises(ValueError, match="optim"):
+        TrainConfig(optim="sgd")
 
 
 def test_unknown_label_names_file_and_line(tmp_path, tiny_backbone):
