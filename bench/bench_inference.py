@@ -157,7 +157,7 @@ def main() -> int:
         worker(args)
         return 0
     from cxnlp.exporters import Quantization, export_onnx
-    from cxnlp.exporters.trimmed import training_texts, trim_model
+    from cxnlp.exporters.trimmed import texts_to_trim, trim_model
     from cxnlp.model_dir import load_meta
 
     model = Path(args.model)
@@ -170,10 +170,10 @@ def main() -> int:
 
     trained_trim = meta.extra.get("vocabulary_trimmed")
     already_trimmed = trained_trim is not None
-    # What `cxnlp export MODEL` writes: a model trained on a trimmed vocabulary is not trimmed again.
+    trim_texts = texts_to_trim(model)  # what `cxnlp export MODEL` trims to (None: trained trimmed)
     exported = WORK / f"{model.name}-export"
     if not (exported / "cxnlp.json").exists():
-        export_onnx(model, exported, trim_texts=None if already_trimmed else training_texts(model))
+        export_onnx(model, exported, trim_texts=trim_texts)
     trim = load_meta(exported).extra["vocabulary_trimmed"]
 
     print(f"## Predictor vs plain transformers ({model.name}, {args.threads} threads, median of {args.repeats})\n")
@@ -197,13 +197,13 @@ def main() -> int:
     if not already_trimmed:
         trimmed = WORK / f"{model.name}-trimmed"
         if not (trimmed / "cxnlp.json").exists():
-            trim_model(model, trimmed, training_texts(model))
+            trim_model(model, trimmed, trim_texts)
         variants.append(("vocabulary trimmed", trimmed, args.threads, None))
     variants.append((f"max length {args.short_length}", model, args.threads, args.short_length))
     for name, quant in (("ONNX fp32", Quantization.none), ("ONNX, every MatMul int8 too", Quantization.int8)):
         out = WORK / f"{model.name}-onnx-{quant.value}"
         if not (out / "cxnlp.json").exists():
-            export_onnx(model, out, quantize=quant, trim_texts=None if already_trimmed else training_texts(model))
+            export_onnx(model, out, quantize=quant, trim_texts=trim_texts)
         variants.append((name, out, args.threads, None))
     variants.append(("`cxnlp export`: ONNX, int8 embeddings", exported, args.threads, None))
     variants.append(("`cxnlp export`, 1 thread", exported, 1, None))

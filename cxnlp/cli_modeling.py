@@ -135,20 +135,16 @@ def export(
     """Write an optimised ONNX Runtime model directory (trimmed vocabulary, int8 embeddings by default) that every
     interface loads."""
     from cxnlp.exporters import export_onnx
-    from cxnlp.exporters.trimmed import training_texts
+    from cxnlp.exporters.trimmed import texts_to_trim
     from cxnlp.model_dir import ModelDirectoryError, load_meta
 
     try:
-        # Trimming again a vocabulary already trimmed to the same texts only re-segments the
-        # odd unseen word differently from training (a small, pure quality loss).
-        trained_trimmed = "vocabulary_trimmed" in load_meta(model).extra
-        if trim and trained_trimmed and trim_data is None:
+        texts = texts_to_trim(model, trim_data) if trim else None
+        if trim and texts is None:
             typer.echo("the model was trained on a trimmed vocabulary: exporting it as it is")
-            trim = False
-        texts = training_texts(model, trim_data) if trim else None
         out = export_onnx(model, output, quantize=quantize, trim_texts=texts, arabic_top_k=arabic_top_k)
     except ModelDirectoryError as exc:
         fail(str(exc))
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 1e6
-    kind = ("trimmed, " if trim or trained_trimmed else "") + f"weights {quantize.value}"
+    kind = ("trimmed, " if "vocabulary_trimmed" in load_meta(out).extra else "") + f"weights {quantize.value}"
     typer.echo(f"exported {model} → {out} ({kind} ONNX, {size:.1f} MB on disk)")

@@ -59,6 +59,15 @@ def training_texts(model_dir: str | Path, data: str | Path | None = None) -> lis
     return texts
 
 
+def texts_to_trim(model_dir: str | Path, data: str | Path | None = None) -> list[str] | None:
+    """What an export should trim the vocabulary to: `data`, else the model's training texts,
+    or None for a model trained on a trimmed vocabulary (trimming it again to the same texts
+    would only re-segment the odd unseen word differently from training, a pure quality loss)."""
+    if data is None and "vocabulary_trimmed" in load_meta(model_dir).extra:
+        return None
+    return training_texts(model_dir, data)
+
+
 def trim_model(src: str | Path, out: str | Path, texts: Iterable[str], *, arabic_top_k: int = 10_000) -> TrimReport:
     """Write to `out` a copy of transformer model directory `src` with a trimmed vocabulary."""
     src, out = Path(src), Path(out)
