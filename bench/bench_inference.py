@@ -5,7 +5,7 @@ its own), as the median of several repeats:
 
 1. Throughput (texts/s) and latency on short social posts and on long reviews:
    - baseline A "transformers, one text at a time": tokenizer(text, padding="max_length") →
-     encoder → mean pool → heads, one call per text (how most people use a pipeline);
+     encoder → pooling → heads, one call per text (how most people use a pipeline);
    - baseline B "transformers, batches padded to max length" (batch 32);
    - the cxnlp Predictor (normalisation, length-sorted batches, dynamic padding, windows).
 2. Optimisations applied to the same trained model — vocabulary trimming, a shorter max
@@ -71,7 +71,8 @@ def _baseline(model_dir: Path, batch: int, max_length: int):  # noqa: ANN202
 
     meta = load_meta(model_dir)
     tok = AutoTokenizer.from_pretrained(str(model_dir / "encoder"))
-    model = MultiHeadClassifier(load_encoder(model_dir / "encoder"), Taxonomy.from_yaml(model_dir), dropout=0.0).eval()
+    model = MultiHeadClassifier(load_encoder(model_dir / "encoder"), Taxonomy.from_yaml(model_dir), dropout=0.0,
+                                pooling=meta.extra.get("pooling", "mean")).eval()
     model.heads.load_state_dict(load_file(str(model_dir / "heads.safetensors")))
 
     @torch.inference_mode()
@@ -178,7 +179,7 @@ def main() -> int:
 
     print(f"## Predictor vs plain transformers ({model.name}, {args.threads} threads, median of {args.repeats})\n")
     print("Plain transformers: the same trained model, tokenizer(padding='max_length', "
-          f"max_length={max_len}) → encoder → mean pooling → heads, fp32 PyTorch.\n")
+          f"max_length={max_len}) → encoder → pooling → heads, fp32 PyTorch.\n")
     print("| texts | plain, one at a time | plain, batch 32 padded to max length | cxnlp Predictor, fp32 PyTorch | "
           "cxnlp Predictor, `cxnlp export` (ONNX, int8 embeddings) | × vs one at a time | × vs padded batches |")
     print("|---|---|---|---|---|---|---|")

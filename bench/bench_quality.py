@@ -1,7 +1,8 @@
 """Quality bars: the default model vs the linear baseline, on the corpus test split and on real data.
 
 1. Corpus test split: macro-F1 per head for every model given (default: models/cx-default
-   and models/cx-linear), side by side, with the difference to the linear baseline.
+   and models/cx-linear), side by side, with each model's difference to the linear baseline
+   and its 95% paired-bootstrap interval (the same resampled records for both models).
 2. Reality checks on ../shared/realdata (text nobody in this project wrote): sentiment and
    emotion mapped onto the taxonomy heads they overlap. Skipped cleanly when the folder is
    absent. Results are also written to data/review/reality_check.json for the datasheet.
@@ -80,7 +81,7 @@ def reality_checks(predictors: dict, n: int) -> list[dict]:
 
 def main() -> int:
     from cxnlp.predict import Predictor
-    from cxnlp.reports.evaluation import evaluate_model
+    from cxnlp.reports.evaluation import comparison_table, evaluate_model
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", nargs="+", default=["models/cx-default", "models/cx-linear"])
@@ -97,23 +98,26 @@ def main() -> int:
     base = next((e for e in evals if e.model_type == "linear"), None)
     if not any(e.model_type != "linear" for e in evals):
         base = None  # nothing to compare the baseline with
+    rows = comparison_table(evals)
+    others = [e.name for e in evals if base is not None and e is not base]
     print(f"## Corpus test split ({evals[0].overall['n']} records): macro-F1 per head\n")
-    print("| head | " + " | ".join(names) + (" | best transformer − linear |" if base else " |"))
-    print("|---|" + "---|" * (len(names) + (1 if base else 0)))
-    wins = []
-    for h in evals[0].overall["heads"]:
-        vals = [e.overall["heads"][h]["macro_f1"] for e in evals]
-        line = f"| {h} | " + " | ".join(f"{v:.3f}" for v in vals)
-        if base:
-            tr = max((e.overall["heads"][h]["macro_f1"] for e in evals if e.model_type != "linear"), default=float("nan"))
-            delta = tr - base.overall["heads"][h]["macro_f1"]
-            wins.append(delta > 0)
-            line += f" | {delta:+.3f}"
+    headers = ["head", *names, *[f"{n} − {base.name} [95% CI]" for n in others]]
+    print("| " + " | ".join(headers) + " |")
+    print("|---" * len(headers) + "|")
+    for row in rows:
+        line = f"| {row['head']} | " + " | ".join(f"{row[n]:.3f}" for n in names)
+        for n in others:
+            d = row["vs"][n]
+            line += f" | {d['delta']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
         print(line + " |")
-    print("| **mean** | " + " | ".join(f"**{e.overall['macro_f1_mean']:.3f}**" for e in evals) + (" | |" if base else " |"))
-    if base:
-        print(f"\nquality bar (transformer beats linear on every head): {'MET' if all(wins) else 'NOT MET'} "
-              f"({sum(wins)}/{len(wins)} heads)")
+    for n in others:
+        ds = [row["vs"][n] for row in rows if row["head"] != "mean"]
+        above = sum(d["low"] > 0 for d in ds)
+        below = sum(d["high"] < 0 for d in ds)
+        wins = sum(d["delta"] > 0 for d in ds)
+        print(f"\nquality bar for {n} (beats linear on every head): {'MET' if wins == len(ds) else 'NOT MET'} "
+              f"({wins}/{len(ds)} heads ahead; 95% interval above 0 on {above}, below 0 on {below}, "
+              f"containing 0 on {len(ds) - above - below})")
     if not REALDATA.exists():
         print("\n(reality checks skipped: ../shared/realdata not found)")
         return 0

@@ -91,6 +91,11 @@ def evaluate(
     paths = write_report(evals, output, data, split)
     for e in evals:
         typer.echo(f"{e.name} ({e.model_type}): mean macro-F1 {e.overall['macro_f1_mean']:.4f} on {e.overall['n']} records")
+    mean = json.loads(paths["json"].read_text(encoding="utf-8")).get("comparison") or [{}]
+    for name, d in (mean[-1].get("vs") or {}).items():
+        if name != "reference":
+            typer.echo(f"{name} − {mean[-1]['vs']['reference']}: {d['delta']:+.4f} mean macro-F1 "
+                       f"(95% paired-bootstrap interval {d['low']:+.4f} to {d['high']:+.4f})")
     typer.echo(f"report: {paths['html']} (also {paths['markdown'].name}, {paths['json'].name})")
 
 

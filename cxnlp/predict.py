@@ -242,7 +242,7 @@ class _TorchBackend:
         enc_dir = path / ENCODER_DIR
         encoder = load_encoder(enc_dir)
         tokenizer = AutoTokenizer.from_pretrained(str(enc_dir))
-        model = MultiHeadClassifier(encoder, taxonomy, dropout=0.0)
+        model = MultiHeadClassifier(encoder, taxonomy, dropout=0.0, pooling=meta.extra.get("pooling", "mean"))
         model.heads.load_state_dict(load_file(str(path / HEADS_FILE)))
         model.eval()
         return cls(EncoderRunner.for_torch(model, tokenizer, normalizer, max_length=meta.max_length,

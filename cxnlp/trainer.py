@@ -275,7 +275,7 @@ class Trainer:
         if cfg.num_layers:
             _truncate_layers(encoder, cfg.num_layers)
         torch.manual_seed(cfg.seed)
-        model = MultiHeadClassifier(encoder, self.taxonomy, dropout=cfg.dropout)
+        model = MultiHeadClassifier(encoder, self.taxonomy, dropout=cfg.dropout, pooling=cfg.pooling)
         if cfg.freeze_embeddings:
             encoder.get_input_embeddings().weight.requires_grad_(False)
         if cfg.freeze_layers:
@@ -415,7 +415,7 @@ class Trainer:
                          text_prefix=resolved.text_prefix, max_length=cfg.max_length,
                          taxonomy_name=self.taxonomy.name, data_fingerprint=info["fingerprint"],
                          git_commit=git_commit(), versions=library_versions(),
-                         extra={"dropout": cfg.dropout, "num_layers": model.encoder.config.num_hidden_layers,
+                         extra={"dropout": cfg.dropout, "pooling": cfg.pooling, "num_layers": model.encoder.config.num_hidden_layers,
                                 **({"vocabulary_trimmed": trimmed} if trimmed else {})})
         out = self._write_model_dir(write, meta, calibration, metrics, info)
         return TrainResult(out, metrics, state)

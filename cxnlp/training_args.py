@@ -59,6 +59,11 @@ class TrainConfig:
     """Keep only the first N encoder layers (faster, smaller); None keeps all."""
     dropout: float = 0.1
     """Dropout on the pooled vector before the heads."""
+    pooling: str = "mean"
+    """How a head turns token vectors into one vector: `mean` (one average shared by all
+    heads) or `attention` (each head learns its own weighting of the tokens, starting from
+    the mean; lets topic heads such as journey stage or complaint category read the words
+    that name the topic). Costs one score per token and head."""
     normalization: dict[str, Any] = field(default_factory=dict)
     """Overrides of the text normalisation settings (see `cxnlp.text.NormalizerConfig`)."""
 
@@ -137,6 +142,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.model_type not in ("transformer", "linear"):
             raise ValueError(f"model_type must be 'transformer' or 'linear', got {self.model_type!r}")
+        if self.pooling not in ("mean", "attention"):
+            raise ValueError(f"pooling must be 'mean' or 'attention', got {self.pooling!r}")
         self.split_ratios = tuple(float(r) for r in self.split_ratios)  # type: ignore[assignment]
         self.stratify_by = tuple(self.stratify_by)
         if len(self.split_ratios) != 3 or abs(sum(self.split_ratios) - 1) > 1e-6 or min(self.split_ratios) < 0:

@@ -2,7 +2,7 @@
 
 The exported directory keeps the model-directory contract (taxonomy, normalisation,
 calibration, metrics, card, `cxnlp.json`) and replaces `encoder/` + `heads.safetensors`
-by one `model.onnx` graph (encoder, mean pooling and all heads) plus `tokenizer/`, so the
+by one `model.onnx` graph (encoder, pooling and all heads) plus `tokenizer/`, so the
 Predictor, the service and the batch tagger load it like any other model directory.
 """
 

@@ -3,14 +3,16 @@
 The report is what a data scientist needs to trust (or distrust) a model: per-head and
 per-label metrics, confusion matrices, calibration, slices by language, variety,
 channel and domain, the most confident mistakes with their texts, and — when several
-models are given — a side-by-side comparison on exactly the same records.
+models are given — a side-by-side comparison on exactly the same records, with paired
+bootstrap confidence intervals for the differences, so a gap that one test split cannot
+resolve is not read as a win.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +23,7 @@ from cxnlp.data import load_labelled, split_dataset
 from cxnlp.model_dir import TRAINING_CONFIG_FILE, load_meta
 from cxnlp.modeling.decoding import decode, probabilities
 from cxnlp.modeling.targets import encode_targets, labelled_mask
-from cxnlp.reports.metrics import evaluate_logits, headline
+from cxnlp.reports.metrics import evaluate_logits, head_decisions, headline, paired_bootstrap
 from cxnlp.taxonomy import Taxonomy
 
 if TYPE_CHECKING:
@@ -50,6 +52,17 @@ class ModelEvaluation:
     """The most confident mistakes, with texts."""
     seconds: float = 0.0
     """Time to score the records."""
+    decisions: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+    """Per head: the labelled rows, predictions and targets (for paired comparisons; not
+    written to report.json)."""
+    data_ids: list[str] = field(default_factory=list, repr=False)
+    """Ids of the scored records, in order (comparisons check they are the same records)."""
+    taxonomy: Taxonomy | None = field(default=None, repr=False)
+    """The model's taxonomy (heads of `decisions`)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """What report.json holds of this evaluation."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("decisions", "data_ids", "taxonomy")}
 
 
 def _load_eval_data(model_dir: Path, data: str, taxonomy: Taxonomy, split: str | None, skip_invalid: bool):  # noqa: ANN202
@@ -142,18 +155,53 @@ def evaluate_model(model_dir: str | Path | Predictor, data: str, *, split: str |
         slices=_slice_metrics(predictor.taxonomy, ds, logits, targets, temps, thr, min_slice),
         mistakes=_confident_mistakes(predictor.taxonomy, ds, logits, targets, temps, thr, top_mistakes),
         seconds=round(seconds, 2),
+        decisions=head_decisions(predictor.taxonomy, logits, targets, temps, thr),
+        data_ids=[str(x) for x in ds["id"]], taxonomy=predictor.taxonomy,
     )
 
 
-def comparison_table(evals: list[ModelEvaluation]) -> list[dict[str, Any]]:
+def disambiguate_names(evals: list[ModelEvaluation]) -> None:
+    """Give models that share a directory name (runs/a/model, runs/b/model) names long
+    enough to tell them apart (a/model, b/model): the side-by-side table is keyed by name."""
+    parts = [Path(e.path).parts for e in evals]
+    for i, e in enumerate(evals):
+        for depth in range(1, len(parts[i]) + 1):
+            mine = parts[i][-depth:]
+            if all(p[-depth:] != mine for j, p in enumerate(parts) if j != i):
+                break
+        e.name = "/".join(parts[i][-depth:])
+
+
+def reference_model(evals: list[ModelEvaluation]) -> ModelEvaluation:
+    """What the others are compared with: the linear baseline when exactly one is given, else the first model."""
+    linear = [e for e in evals if e.model_type == "linear"]
+    return linear[0] if len(linear) == 1 else evals[0]
+
+
+def comparison_table(evals: list[ModelEvaluation], *, n_boot: int = 1000, seed: int = 0) -> list[dict[str, Any]]:
+    """One row per head (and the mean): every model's macro-F1 and, under "vs", each other
+    model's difference to the reference model with a 95% paired-bootstrap interval."""
+    disambiguate_names(evals)
     heads = list(evals[0].overall["heads"])
+    ref = reference_model(evals)
+    diffs: dict[str, dict[str, dict[str, float]]] = {}
+    if ref.taxonomy is not None:
+        for e in evals:
+            if e is ref or not e.decisions or not ref.decisions:
+                continue
+            if e.data_ids != ref.data_ids:
+                # e.g. two models trained with different split settings, evaluated with --split
+                logger.warning("%s and %s were scored on different records: no paired interval", e.name, ref.name)
+                continue
+            diffs[e.name] = paired_bootstrap(ref.taxonomy, e.decisions, ref.decisions, n_boot=n_boot, seed=seed)
     rows = []
-    for h in heads:
+    for h in [*heads, "mean"]:
         row: dict[str, Any] = {"head": h}
         for e in evals:
-            row[e.name] = e.overall["heads"][h]["macro_f1"]
+            row[e.name] = headline(e.overall) if h == "mean" else e.overall["heads"][h]["macro_f1"]
+        if diffs:
+            row["vs"] = {"reference": ref.name, **{name: d[h] for name, d in diffs.items() if h in d}}
         rows.append(row)
-    rows.append({"head": "mean", **{e.name: headline(e.overall) for e in evals}})
     return rows
 
 
@@ -163,7 +211,8 @@ def write_report(evals: list[ModelEvaluation], out_dir: str | Path, data: str, s
 
     out = Path(out_dir)
     (out / "plots").mkdir(parents=True, exist_ok=True)
-    payload = {"data": data, "split": split, "models": [e.__dict__ for e in evals],
+    disambiguate_names(evals)
+    payload = {"data": data, "split": split, "models": [e.to_dict() for e in evals],
                "comparison": comparison_table(evals) if len(evals) > 1 else None}
     paths = {"json": out / "report.json", "markdown": out / "report.md", "html": out / "report.html"}
     paths["json"].write_text(json.dumps(payload, ensure_ascii=False, indent=2, default=float) + "\n", encoding="utf-8")

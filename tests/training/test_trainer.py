@@ -185,3 +185,31 @@ def test_report_builds(tmp_path, tiny_model_dir, linear_model_dir, small_corpus)
     assert {"lang", "variety", "channel", "domain"} <= set(report["models"][0]["slices"])
     assert report["models"][0]["mistakes"] and "text" in report["models"][0]["mistakes"][0]
     assert "| sentiment |" in paths["markdown"].read_text()
+    # Side by side: the transformer against the linear baseline, with a paired-bootstrap interval per head.
+    # Both directories are called `model`: the report names them by enough of their path to tell them apart.
+    ref, other = f"{linear_model_dir.parent.name}/model", f"{tiny_model_dir.parent.name}/model"
+    rows = {r["head"]: r for r in report["comparison"]}
+    assert set(rows) == {*evals[0].overall["heads"], "mean"}
+    for head, row in rows.items():
+        d = row["vs"][other]
+        assert row["vs"]["reference"] == ref
+        assert d["low"] <= d["delta"] <= d["high"]
+        assert d["delta"] == pytest.approx(row[other] - row[ref]), head
+    assert f"{other} − {ref} (95% CI)" in paths["markdown"].read_text() and "paired bootstrap" in page
+    assert "decisions" not in report["models"][0]
+
+
+def test_cli_evaluate_compares_with_the_baseline(tmp_path, tiny_model_dir, linear_model_dir, small_corpus):
+    from typer.testing import CliRunner
+
+    from cxnlp.cli import app
+
+    res = CliRunner().invoke(app, ["evaluate", str(tiny_model_dir), str(linear_model_dir), "--data", str(small_corpus),
+                                   "--split", "test", "-o", str(tmp_path / "rep")])
+    assert res.exit_code == 0, res.output
+    line = next(x for x in res.output.splitlines() if "paired-bootstrap interval" in x)
+    report = json.loads((tmp_path / "rep" / "report.json").read_text())
+    mean = report["comparison"][-1]
+    other = next(k for k in mean["vs"] if k != "reference")
+    assert line.startswith(f"{other} − {mean['vs']['reference']}: {mean['vs'][other]['delta']:+.4f}")
+    assert mean["vs"]["reference"].endswith("model") and mean[mean["vs"]["reference"]] == report["models"][1]["overall"]["macro_f1_mean"]
