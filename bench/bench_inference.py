@@ -61,19 +61,12 @@ def dir_size(path: Path) -> float:
 def _baseline(model_dir: Path, batch: int, max_length: int):  # noqa: ANN202
     """Plain transformers usage on the same trained model: returns a function over texts."""
     import torch
-    from safetensors.torch import load_file
-    from transformers import AutoTokenizer
 
     from cxnlp.model_dir import load_meta
-    from cxnlp.modeling.encoder import load_encoder
-    from cxnlp.modeling.heads import MultiHeadClassifier
-    from cxnlp.taxonomy import Taxonomy
+    from cxnlp.predict import load_torch_model
 
     meta = load_meta(model_dir)
-    tok = AutoTokenizer.from_pretrained(str(model_dir / "encoder"))
-    model = MultiHeadClassifier(load_encoder(model_dir / "encoder"), Taxonomy.from_yaml(model_dir), dropout=0.0,
-                                pooling=meta.extra.get("pooling", "mean")).eval()
-    model.heads.load_state_dict(load_file(str(model_dir / "heads.safetensors")))
+    model, tok = load_torch_model(model_dir, meta)
 
     @torch.inference_mode()
     def run(texts: list[str]) -> None:

@@ -225,6 +225,24 @@ class _LinearBackend:
         return self.model.logits(self.normalizer.batch(texts, list(langs) if langs else None))
 
 
+def load_torch_model(path: str | Path, meta: ModelMeta | None = None, taxonomy: Taxonomy | None = None) -> tuple[Any, Any]:
+    """The trained encoder + heads of a PyTorch model directory (in eval mode) and its tokenizer.
+    Directories written before the `pooling` setting existed mean-pool."""
+    from safetensors.torch import load_file
+    from transformers import AutoTokenizer
+
+    from cxnlp.modeling.encoder import load_encoder
+    from cxnlp.modeling.heads import MultiHeadClassifier
+
+    path = Path(path)
+    meta = meta or load_meta(path)
+    taxonomy = taxonomy or Taxonomy.from_yaml(path)
+    enc_dir = path / ENCODER_DIR
+    model = MultiHeadClassifier(load_encoder(enc_dir), taxonomy, dropout=0.0, pooling=meta.extra.get("pooling", "mean"))
+    model.heads.load_state_dict(load_file(str(path / HEADS_FILE)))
+    return model.eval(), AutoTokenizer.from_pretrained(str(enc_dir))
+
+
 class _TorchBackend:
     def __init__(self, runner: Any, model: Any) -> None:
         self.runner = runner
@@ -232,19 +250,9 @@ class _TorchBackend:
 
     @classmethod
     def load(cls, path: Path, meta: ModelMeta, taxonomy: Taxonomy, normalizer: Normalizer, batch_size: int) -> _TorchBackend:
-        from safetensors.torch import load_file
-        from transformers import AutoTokenizer
-
-        from cxnlp.modeling.encoder import load_encoder
-        from cxnlp.modeling.heads import MultiHeadClassifier
         from cxnlp.modeling.runner import EncoderRunner
 
-        enc_dir = path / ENCODER_DIR
-        encoder = load_encoder(enc_dir)
-        tokenizer = AutoTokenizer.from_pretrained(str(enc_dir))
-        model = MultiHeadClassifier(encoder, taxonomy, dropout=0.0, pooling=meta.extra.get("pooling", "mean"))
-        model.heads.load_state_dict(load_file(str(path / HEADS_FILE)))
-        model.eval()
+        model, tokenizer = load_torch_model(path, meta, taxonomy)
         return cls(EncoderRunner.for_torch(model, tokenizer, normalizer, max_length=meta.max_length,
                                            text_prefix=meta.text_prefix, batch_size=batch_size), model)
 

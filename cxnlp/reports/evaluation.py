@@ -21,9 +21,8 @@ import yaml
 
 from cxnlp.data import load_labelled, split_dataset
 from cxnlp.model_dir import TRAINING_CONFIG_FILE, load_meta
-from cxnlp.modeling.decoding import decode, probabilities
-from cxnlp.modeling.targets import encode_targets, labelled_mask
-from cxnlp.reports.metrics import evaluate_logits, head_decisions, headline, paired_bootstrap
+from cxnlp.modeling.targets import encode_targets
+from cxnlp.reports.metrics import evaluate_logits, head_decisions, headline, paired_bootstrap, score_decisions
 from cxnlp.taxonomy import Taxonomy
 
 if TYPE_CHECKING:
@@ -100,17 +99,14 @@ def _slice_metrics(taxonomy: Taxonomy, ds, logits: dict[str, np.ndarray], target
     return out
 
 
-def _confident_mistakes(taxonomy: Taxonomy, ds, logits, targets, temps, thr, top: int) -> list[dict[str, Any]]:  # noqa: ANN001
+def _confident_mistakes(taxonomy: Taxonomy, ds, targets, decisions, top: int) -> list[dict[str, Any]]:  # noqa: ANN001
     texts, ids = ds["text"], ds["id"]
     found = []
     for head in taxonomy.heads:
         y = targets[head.name]
-        keep = np.flatnonzero(labelled_mask(head, y))
-        if not len(keep):
-            continue
-        p = probabilities(head, logits[head.name][keep], temps.get(head.name, 1.0))
-        t = thr.get(head.name)
-        pred = decode(head, p, np.asarray(t) if t is not None else None)
+        d = decisions[head.name]
+        keep = np.flatnonzero(d["keep"])
+        p, pred = d["probs"], d["labels"]
         names = head.label_names
         for r, i in enumerate(keep):
             if head.is_multilabel:
@@ -148,15 +144,15 @@ def evaluate_model(model_dir: str | Path | Predictor, data: str, *, split: str |
     targets = encode_targets(predictor.taxonomy, ds["labels"])
     temps = predictor.temperatures
     thr = {k: v.tolist() for k, v in predictor.thresholds.items()}
-    overall = evaluate_logits(predictor.taxonomy, logits, targets, temps, thr)
+    decisions = head_decisions(predictor.taxonomy, logits, targets, temps, thr)
+    overall = score_decisions(predictor.taxonomy, decisions)
     overall["n"] = len(ds)
     return ModelEvaluation(
         name=model_dir.name, path=str(model_dir), model_type=load_meta(model_dir).model_type, overall=overall,
         slices=_slice_metrics(predictor.taxonomy, ds, logits, targets, temps, thr, min_slice),
-        mistakes=_confident_mistakes(predictor.taxonomy, ds, logits, targets, temps, thr, top_mistakes),
-        seconds=round(seconds, 2),
-        decisions=head_decisions(predictor.taxonomy, logits, targets, temps, thr),
-        data_ids=[str(x) for x in ds["id"]], taxonomy=predictor.taxonomy,
+        mistakes=_confident_mistakes(predictor.taxonomy, ds, targets, decisions, top_mistakes),
+        seconds=round(seconds, 2), decisions=decisions, data_ids=[str(x) for x in ds["id"]],
+        taxonomy=predictor.taxonomy,
     )
 
 
@@ -211,9 +207,9 @@ def write_report(evals: list[ModelEvaluation], out_dir: str | Path, data: str, s
 
     out = Path(out_dir)
     (out / "plots").mkdir(parents=True, exist_ok=True)
-    disambiguate_names(evals)
-    payload = {"data": data, "split": split, "models": [e.to_dict() for e in evals],
-               "comparison": comparison_table(evals) if len(evals) > 1 else None}
+    # comparison_table names models that share a directory name apart, so it runs first.
+    comparison = comparison_table(evals) if len(evals) > 1 else None
+    payload = {"data": data, "split": split, "models": [e.to_dict() for e in evals], "comparison": comparison}
     paths = {"json": out / "report.json", "markdown": out / "report.md", "html": out / "report.html"}
     paths["json"].write_text(json.dumps(payload, ensure_ascii=False, indent=2, default=float) + "\n", encoding="utf-8")
     plots = render_plots(evals, out / "plots")

@@ -80,7 +80,8 @@ def head_decisions(taxonomy: Taxonomy, logits: Mapping[str, np.ndarray], targets
                    temperatures: Mapping[str, float] | None = None,
                    thresholds: Mapping[str, list[float]] | None = None) -> dict[str, dict[str, np.ndarray]]:
     """Decode logits as the Predictor does. Per head, over the records labelling it:
-    `keep` (row mask over all records), `probs`, `pred` and `target` (multi-hot or class indices)."""
+    `keep` (row mask over all records), `probs`, `labels` (decoded label lists), `pred` and
+    `target` (multi-hot or class indices)."""
     temperatures = temperatures or {}
     thresholds = thresholds or {}
     out: dict[str, dict[str, np.ndarray]] = {}
@@ -91,7 +92,7 @@ def head_decisions(taxonomy: Taxonomy, logits: Mapping[str, np.ndarray], targets
         thr = thresholds.get(head.name)
         labels = decode(head, probs, np.asarray(thr) if thr is not None else None)
         pred = predictions_matrix(head, labels) if len(labels) else np.zeros((0,), dtype=int)
-        out[head.name] = {"keep": keep, "probs": probs, "pred": pred,
+        out[head.name] = {"keep": keep, "probs": probs, "labels": labels, "pred": pred,
                           "target": y[keep].astype(int) if head.is_multilabel else y[keep]}
     return out
 
@@ -100,7 +101,11 @@ def evaluate_logits(taxonomy: Taxonomy, logits: Mapping[str, np.ndarray], target
                     temperatures: Mapping[str, float] | None = None,
                     thresholds: Mapping[str, list[float]] | None = None) -> dict[str, Any]:
     """Decode logits as the Predictor does and score every head."""
-    decisions = head_decisions(taxonomy, logits, targets, temperatures, thresholds)
+    return score_decisions(taxonomy, head_decisions(taxonomy, logits, targets, temperatures, thresholds))
+
+
+def score_decisions(taxonomy: Taxonomy, decisions: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Metrics of every head from its `head_decisions`."""
     heads = {head.name: head_metrics(head, d["probs"], d["pred"], d["target"])
              for head in taxonomy.heads for d in [decisions[head.name]]}
     return {"heads": heads, "macro_f1_mean": headline({"heads": heads})}
