@@ -3,6 +3,8 @@
 1. Corpus test split: macro-F1 per head for every model given (default: models/cx-default
    and models/cx-linear), side by side, with each model's difference to the linear baseline
    and its 95% paired-bootstrap interval (the same resampled records for both models).
+   For a blended model (`lexical_blend`), also each part's own test scores from training,
+   so the transformer's share of the gain is visible.
 2. Reality checks on ../shared/realdata (text nobody in this project wrote): sentiment and
    emotion mapped onto the taxonomy heads they overlap. Skipped cleanly when the folder is
    absent. Results are also written to data/review/reality_check.json for the datasheet.
@@ -79,6 +81,24 @@ def reality_checks(predictors: dict, n: int) -> list[dict]:
     return out
 
 
+def print_parts(model_dir: Path) -> None:
+    """For a blended model: what each part scored on its own at training time."""
+    metrics = json.loads((model_dir / "metrics.json").read_text(encoding="utf-8"))
+    calibration = json.loads((model_dir / "calibration.json").read_text(encoding="utf-8"))
+    parts = metrics.get("parts")
+    if not parts or "test" not in metrics:
+        return
+    weights = calibration["blend"]["weights"]
+    print(f"\n### {model_dir.name}: its two parts on the test split (each calibrated on dev on its own)\n")
+    print("| head | transformer share | transformer part | linear part | blend |")
+    print("|---|---|---|---|---|")
+    for h, w in weights.items():
+        print(f"| {h} | {w} | {parts['transformer']['test']['heads'][h]:.3f} | {parts['linear']['test']['heads'][h]:.3f} "
+              f"| {metrics['test']['heads'][h]['macro_f1']:.3f} |")
+    print(f"| mean | | {parts['transformer']['test']['macro_f1_mean']:.3f} | {parts['linear']['test']['macro_f1_mean']:.3f} "
+          f"| {metrics['test']['macro_f1_mean']:.3f} |")
+
+
 def main() -> int:
     from cxnlp.predict import Predictor
     from cxnlp.reports.evaluation import comparison_table, evaluate_model
@@ -118,6 +138,8 @@ def main() -> int:
         print(f"\nquality bar for {n} (beats linear on every head): {'MET' if wins == len(ds) else 'NOT MET'} "
               f"({wins}/{len(ds)} heads ahead; 95% interval above 0 on {above}, below 0 on {below}, "
               f"containing 0 on {len(ds) - above - below})")
+    for e in evals:
+        print_parts(Path(e.path))
     if not REALDATA.exists():
         print("\n(reality checks skipped: ../shared/realdata not found)")
         return 0

@@ -1,7 +1,8 @@
 """The model directory: one self-contained folder per trained model.
 
 Layout (transformer models; linear models have `linear.joblib` instead of `encoder/`
-and `heads.safetensors`):
+and `heads.safetensors`; transformers trained with `lexical_blend` have both, and
+calibration.json says how their logits are mixed):
 
     cxnlp.json            format_version, model type, backbone, max length, prefix,
                           library versions, data fingerprint, git commit, created at
@@ -9,7 +10,8 @@ and `heads.safetensors`):
     heads.safetensors     the head stack
     taxonomy.yaml         the label schema the heads were built from
     normalization.json    the exact text normalisation settings
-    calibration.json      per-head temperatures, per-label (multilabel) and per-cut-point (ordinal) thresholds
+    calibration.json      per-head temperatures, per-label (multilabel) and per-cut-point (ordinal) thresholds,
+                          and for blended models each head's transformer share (`blend`)
     training_config.yaml  the configuration the model was trained with
     metrics.json          evaluation results (dev and test)
     README.md             the model card

@@ -31,6 +31,7 @@ from cxnlp.model_dir import (
     HEADS_FILE,
     LINEAR_FILE,
     METRICS_FILE,
+    ModelDirectoryError,
     ModelMeta,
     load_meta,
 )
@@ -93,6 +94,8 @@ class Predictor:
             backend = OnnxBackend.load(path, meta, taxonomy, normalizer, batch_size=batch_size, num_threads=num_threads)
         else:
             backend = _TorchBackend.load(path, meta, taxonomy, normalizer, batch_size=batch_size)
+        if "blend" in calibration:
+            backend = _BlendBackend.load(path, taxonomy, normalizer, backend, calibration["blend"])
         return cls(path, meta, taxonomy, normalizer, calibration, backend)
 
     @property
@@ -225,6 +228,29 @@ class _LinearBackend:
         return self.model.logits(self.normalizer.batch(texts, list(langs) if langs else None))
 
 
+class _BlendBackend:
+    """A transformer backend (PyTorch or ONNX) blended with the linear model saved beside it."""
+
+    def __init__(self, transformer: Any, linear: _LinearBackend, blend: Any) -> None:
+        self.transformer = transformer
+        self.linear = linear
+        self.blend = blend
+
+    @classmethod
+    def load(cls, path: Path, taxonomy: Taxonomy, normalizer: Normalizer, transformer: Any,
+             blend: Mapping[str, Any]) -> _BlendBackend:
+        from cxnlp.modeling.blend import Blend
+        from cxnlp.modeling.linear import LinearMultiHead
+
+        if not (path / LINEAR_FILE).exists():
+            raise ModelDirectoryError(f"{path}: calibration.json blends in a linear model, but {LINEAR_FILE} is missing")
+        linear = _LinearBackend(LinearMultiHead.load(str(path / LINEAR_FILE), taxonomy), normalizer)
+        return cls(transformer, linear, Blend.from_dict(blend))
+
+    def logits(self, texts: list[str], langs: Sequence[str | None] | None) -> dict[str, np.ndarray]:
+        return self.blend.apply(self.transformer.logits(texts, langs), self.linear.logits(texts, langs))
+
+
 def load_torch_model(path: str | Path, meta: ModelMeta | None = None, taxonomy: Taxonomy | None = None) -> tuple[Any, Any]:
     """The trained encoder + heads of a PyTorch model directory (in eval mode) and its tokenizer.
     Directories written before the `pooling` setting existed mean-pool."""
@@ -244,9 +270,8 @@ def load_torch_model(path: str | Path, meta: ModelMeta | None = None, taxonomy: 
 
 
 class _TorchBackend:
-    def __init__(self, runner: Any, model: Any) -> None:
+    def __init__(self, runner: Any) -> None:
         self.runner = runner
-        self.runner_model = model
 
     @classmethod
     def load(cls, path: Path, meta: ModelMeta, taxonomy: Taxonomy, normalizer: Normalizer, batch_size: int) -> _TorchBackend:
@@ -254,7 +279,7 @@ class _TorchBackend:
 
         model, tokenizer = load_torch_model(path, meta, taxonomy)
         return cls(EncoderRunner.for_torch(model, tokenizer, normalizer, max_length=meta.max_length,
-                                           text_prefix=meta.text_prefix, batch_size=batch_size), model)
+                                           text_prefix=meta.text_prefix, batch_size=batch_size))
 
     def logits(self, texts: list[str], langs: Sequence[str | None] | None) -> dict[str, np.ndarray]:
         return self.runner.logits(texts, langs)

@@ -40,6 +40,7 @@ from cxnlp.model_dir import (
     save_meta,
     write_json,
 )
+from cxnlp.modeling.blend import Blend, choose_weights
 from cxnlp.modeling.calibration import (
     expected_calibration_error,
     fit_temperature,
@@ -231,19 +232,27 @@ class Trainer:
     def _texts(self, ds) -> list[str]:  # noqa: ANN001
         return self.normalizer.batch(ds["text"], ds["lang"])
 
+    def _fit_linear(self, train) -> LinearMultiHead:  # noqa: ANN001
+        cfg = self.cfg
+        model = LinearMultiHead(self.taxonomy, C=cfg.linear_C, max_features=cfg.linear_max_features, seed=cfg.seed)
+        return model.fit(self._texts(train), encode_targets(self.taxonomy, train["labels"]))
+
+    @staticmethod
+    def _split_logits(score: Callable[[list[str]], dict[str, np.ndarray]], parts: dict[str, Any],
+                      prepare: Callable[[Any], list[str]]) -> dict[str, dict[str, np.ndarray]]:
+        """Logits of the dev split and (when present) the test split."""
+        return {split: score(prepare(parts[split])) for split in ("dev", "test")
+                if parts.get(split) is not None and len(parts[split])}
+
     def _train_linear(self, parts: dict[str, Any], info: dict[str, Any]) -> TrainResult:
         cfg = self.cfg
         t0 = time.time()
         train = parts["train"]
-        model = LinearMultiHead(self.taxonomy, C=cfg.linear_C, max_features=cfg.linear_max_features, seed=cfg.seed)
-        model.fit(self._texts(train), encode_targets(self.taxonomy, train["labels"]))
+        model = self._fit_linear(train)
         logger.info("linear baseline fitted in %.1f s", time.time() - t0)
 
-        def logits_of(ds) -> dict[str, np.ndarray]:  # noqa: ANN001
-            return model.logits(self._texts(ds))
-
         state = TrainerState(epoch=1)
-        calibration, metrics = self._calibrate_and_evaluate(logits_of, parts)
+        calibration, metrics = self._calibrate_and_evaluate(self._split_logits(model.logits, parts, self._texts), parts)
         metrics["train_seconds"] = round(time.time() - t0, 1)
 
         def write(tmp: Path) -> None:
@@ -393,10 +402,20 @@ class Trainer:
             model.load_state_dict(torch.load(best, map_location="cpu", weights_only=True))
         model.eval()
 
-        def logits_of(ds) -> dict[str, np.ndarray]:  # noqa: ANN001
-            return runner.logits(ds["text"], ds["lang"])
-
-        calibration, metrics = self._calibrate_and_evaluate(logits_of, parts)
+        logits = {split: runner.logits(parts[split]["text"], parts[split]["lang"]) for split in ("dev", "test")
+                  if parts.get(split) is not None and len(parts[split])}
+        lexical = None
+        if cfg.lexical_blend:
+            t0 = time.time()
+            lexical = self._fit_linear(parts["train"])
+            blend, logits, parts_metrics = self._blend(lexical, logits, parts)
+            train_seconds += time.time() - t0
+            logger.info("lexical part fitted and blended in %.1f s; transformer share per head: %s",
+                        time.time() - t0, blend.weights)
+        calibration, metrics = self._calibrate_and_evaluate(logits, parts)
+        if lexical is not None:
+            calibration["blend"] = blend.to_dict()
+            metrics["parts"] = parts_metrics
         metrics["train_seconds"] = round(train_seconds, 1)
         metrics["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         metrics["best_epoch"] = state.best_epoch
@@ -409,6 +428,8 @@ class Trainer:
             model.encoder.save_pretrained(str(enc))
             tokenizer.save_pretrained(str(enc))
             save_file({k: v.contiguous() for k, v in model.heads.state_dict().items()}, str(tmp / HEADS_FILE))
+            if lexical is not None:
+                lexical.save(str(tmp / LINEAR_FILE))
 
         trimmed = resolved.details.get("vocabulary_trimmed")
         meta = ModelMeta(model_type="transformer", backbone=cfg.backbone, backbone_source=resolved.source,
@@ -416,18 +437,46 @@ class Trainer:
                          taxonomy_name=self.taxonomy.name, data_fingerprint=info["fingerprint"],
                          git_commit=git_commit(), versions=library_versions(),
                          extra={"dropout": cfg.dropout, "pooling": cfg.pooling, "num_layers": model.encoder.config.num_hidden_layers,
+                                **({"lexical_blend": True} if lexical is not None else {}),
                                 **({"vocabulary_trimmed": trimmed} if trimmed else {})})
         out = self._write_model_dir(write, meta, calibration, metrics, info)
         return TrainResult(out, metrics, state)
 
     # -- calibration, evaluation, writing ----------------------------------------------
 
-    def _calibrate_and_evaluate(self, logits_of: Callable[[Any], dict[str, np.ndarray]],
-                                parts: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _blend(self, lexical: LinearMultiHead, transformer: dict[str, dict[str, np.ndarray]],
+               parts: dict[str, Any]) -> tuple[Blend, dict[str, dict[str, np.ndarray]], dict[str, Any]]:
+        """Calibrate each part on dev, choose each head's transformer share on dev, and
+        return the blend, the blended logits per split, and each part's own scores."""
+        linear = self._split_logits(lexical.logits, parts, self._texts)
+        part_temps, part_scores = {}, {}
+        for name, logits in (("transformer", transformer), ("linear", linear)):
+            calibration, metrics = self._calibrate_and_evaluate(logits, parts, log=False)
+            part_temps[name] = calibration["temperatures"]
+            part_scores[name] = {split: {"macro_f1_mean": m["macro_f1_mean"],
+                                         "heads": {h: v["macro_f1"] for h, v in m["heads"].items()}}
+                                 for split, m in metrics.items()}
+        heads = [h.name for h in self.taxonomy.heads]
+        even = Blend({h: 0.5 for h in heads}, part_temps)
+
+        def dev_scores(w: float) -> dict[str, float]:
+            dev = even.with_weight(w, heads).apply(transformer["dev"], linear["dev"])
+            _, metrics = self._calibrate_and_evaluate({"dev": dev}, parts, log=False)
+            return {h: v["macro_f1"] for h, v in metrics["dev"]["heads"].items()}
+
+        weights, table = choose_weights(heads, dev_scores)
+        blend = Blend(weights, part_temps)
+        blended = {split: blend.apply(transformer[split], linear[split]) for split in transformer}
+        part_scores["dev_macro_f1_by_weight"] = {h: {str(w): round(s, 4) for w, s in row.items()} for h, row in table.items()}
+        return blend, blended, part_scores
+
+    def _calibrate_and_evaluate(self, logits: dict[str, dict[str, np.ndarray]], parts: dict[str, Any],
+                                log: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Fit temperatures and thresholds on the dev logits; score dev (and test, when
+        its logits are given) with them."""
         cfg = self.cfg
-        dev = parts["dev"]
-        dev_logits = logits_of(dev)
-        dev_targets = encode_targets(self.taxonomy, dev["labels"])
+        dev_logits = logits["dev"]
+        dev_targets = encode_targets(self.taxonomy, parts["dev"]["labels"])
         temperatures: dict[str, float] = {}
         thresholds: dict[str, list[float]] = {}
         ece: dict[str, dict[str, float]] = {}
@@ -450,12 +499,11 @@ class Trainer:
                 thresholds[head.name] = [round(float(x), 4) for x in tune_ordinal_thresholds(head, p_after, t)]
         calibration = {"temperatures": temperatures, "thresholds": thresholds, "dev_ece": ece}
         metrics: dict[str, Any] = {"dev": evaluate_logits(self.taxonomy, dev_logits, dev_targets, temperatures, thresholds)}
-        test = parts.get("test")
-        if test is not None and len(test):
-            metrics["test"] = evaluate_logits(self.taxonomy, logits_of(test), encode_targets(self.taxonomy, test["labels"]),
+        if "test" in logits:
+            metrics["test"] = evaluate_logits(self.taxonomy, logits["test"], encode_targets(self.taxonomy, parts["test"]["labels"]),
                                               temperatures, thresholds)
         for split in ("dev", "test"):
-            if split in metrics:
+            if log and split in metrics:
                 logger.info("%s macro-F1 (mean over heads): %.4f", split, headline(metrics[split]))
         return calibration, metrics
 

@@ -111,6 +111,16 @@ def tiny_model_dir(tmp_path_factory, small_corpus, tiny_backbone) -> Path:
 
 
 @pytest.fixture(scope="session")
+def blended_model_dir(tmp_path_factory, small_corpus, tiny_backbone) -> Path:
+    """The tiny transformer blended with a linear model (`lexical_blend`)."""
+    from cxnlp.trainer import Trainer
+
+    out = tmp_path_factory.mktemp("blended-model")
+    cfg = tiny_train_config(small_corpus, tiny_backbone, out, lexical_blend=True, linear_max_features=20_000)
+    return Trainer(cfg).train().output_dir
+
+
+@pytest.fixture(scope="session")
 def linear_model_dir(tmp_path_factory, small_corpus) -> Path:
     """A linear-baseline model directory trained on the small corpus."""
     from cxnlp.trainer import Trainer

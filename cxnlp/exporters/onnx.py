@@ -22,6 +22,7 @@ from cxnlp.exporters.quantize import Quantization, quantize_graph
 from cxnlp.model_dir import (
     CALIBRATION_FILE,
     ENCODER_DIR,
+    LINEAR_FILE,
     METRICS_FILE,
     TRAINING_CONFIG_FILE,
     ModelDirectoryError,
@@ -69,11 +70,11 @@ def export_onnx(src: str | Path, out: str | Path, *, quantize: Quantization | st
 def _export(src: Path, out: Path, meta: ModelMeta, *, origin: Path, quantize: Quantization, opset: int, trim: dict[str, Any] | None) -> Path:
     import torch
 
-    from cxnlp.predict import Predictor
+    from cxnlp.predict import load_torch_model
 
-    predictor = Predictor.load(src)
-    model = predictor._backend.runner_model
-    heads = predictor.taxonomy.head_names
+    taxonomy = Taxonomy.from_yaml(src)
+    model, _ = load_torch_model(src, load_meta(src), taxonomy)
+    heads = taxonomy.head_names
 
     class _Graph(torch.nn.Module):
         def __init__(self) -> None:
@@ -102,7 +103,8 @@ def _export(src: Path, out: Path, meta: ModelMeta, *, origin: Path, quantize: Qu
             f = src / ENCODER_DIR / name
             if f.exists():
                 shutil.copy2(f, tmp / TOKENIZER_DIR / name)
-        for name in (TAXONOMY_FILE, NORMALIZATION_FILE, CALIBRATION_FILE, METRICS_FILE, TRAINING_CONFIG_FILE):
+        # linear.joblib: the lexical part of a blended model, scored beside the graph.
+        for name in (TAXONOMY_FILE, NORMALIZATION_FILE, CALIBRATION_FILE, METRICS_FILE, TRAINING_CONFIG_FILE, LINEAR_FILE):
             if (src / name).exists():
                 shutil.copy2(src / name, tmp / name)
         new_meta = ModelMeta(**{**asdict(meta), "extra": {**meta.extra, "runtime": "onnx", "quantized": quantize.value,

@@ -38,6 +38,30 @@ def metrics_table(metrics: dict[str, Any], splits: tuple[str, ...] = ("dev", "te
     return "\n".join(lines)
 
 
+def _blend_section(calibration: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
+    blend, parts = calibration.get("blend"), metrics.get("parts", {})
+    if not blend:
+        return []
+    lines = ["## Blend", "",
+             "Each head's logits are `w × transformer + (1 − w) × linear` (each part divided by its own "
+             "temperature first), with `w` chosen on dev. Each part on its own, and the blend:", ""]
+    splits = [s for s in ("dev", "test") if s in metrics]
+    lines += ["| head | w | " + " | ".join(f"{s}: transformer | {s}: linear | {s}: blend" for s in splits) + " |",
+              "|" + "---|" * (2 + 3 * len(splits))]
+    for h, w in blend["weights"].items():
+        cells = []
+        for s in splits:
+            cells += [_fmt(parts.get(name, {}).get(s, {}).get("heads", {}).get(h, float("nan"))) for name in ("transformer", "linear")]
+            cells.append(_fmt(metrics[s]["heads"][h]["macro_f1"]))
+        lines.append(f"| {h} | {w} | " + " | ".join(cells) + " |")
+    cells = []
+    for s in splits:
+        cells += [_fmt(parts.get(name, {}).get(s, {}).get("macro_f1_mean", float("nan"))) for name in ("transformer", "linear")]
+        cells.append(f"**{_fmt(metrics[s]['macro_f1_mean'])}**")
+    lines += ["| **mean** | | " + " | ".join(cells) + " |", ""]
+    return lines
+
+
 def write_model_card(directory: str | Path) -> Path:
     d = Path(directory)
     meta = load_meta(d)
@@ -75,6 +99,9 @@ def write_model_card(directory: str | Path) -> Path:
             f"- epochs: {cfg.get('epochs')} (best: {metrics.get('best_epoch', '?')}), batch {cfg.get('batch_size')}, "
             f"learning rate {cfg.get('learning_rate')}, seed {cfg.get('seed')}",
         ]
+        if "blend" in calibration:
+            lines.append("- blended with a linear model (TF-IDF over character 2–5-grams and word 1–2-grams, "
+                         "one logistic regression per head); see *Blend* below")
     else:
         lines.append("- TF-IDF over character 2–5-grams and word 1–2-grams, one logistic regression per head")
     lines += [
@@ -88,6 +115,9 @@ def write_model_card(directory: str | Path) -> Path:
         "",
         metrics_table(metrics),
         "",
+    ]
+    lines += _blend_section(calibration, metrics)
+    lines += [
         "## Calibration",
         "",
         "Per-head temperatures were fitted on dev; expected calibration error (dev) before → after:",

@@ -127,3 +127,13 @@ def test_cli_exports_a_model_trained_trimmed_as_it_is(tmp_path, tiny_backbone, s
     za, zb = Predictor.load(src).logits(texts[:40]), Predictor.load(out).logits(texts[:40])
     for h in za:
         assert np.allclose(za[h], zb[h], atol=1e-4), h
+
+
+def test_a_blended_model_exports_with_its_linear_part(tmp_path, blended_model_dir, texts):
+    out = export_onnx(blended_model_dir, tmp_path / "onnx", quantize="none")
+    assert (out / "linear.joblib").exists()
+    a, b = Predictor.load(blended_model_dir), Predictor.load(out)
+    za, zb = a.logits(texts[:50]), b.logits(texts[:50])
+    for h in za:
+        assert np.allclose(za[h], zb[h], atol=1e-4), h
+    assert _agreement(a, b, texts) >= 0.98

@@ -213,3 +213,44 @@ def test_cli_evaluate_compares_with_the_baseline(tmp_path, tiny_model_dir, linea
     other = next(k for k in mean["vs"] if k != "reference")
     assert line.startswith(f"{other} − {mean['vs']['reference']}: {mean['vs'][other]['delta']:+.4f}")
     assert mean["vs"]["reference"].endswith("model") and mean[mean["vs"]["reference"]] == report["models"][1]["overall"]["macro_f1_mean"]
+
+
+def test_lexical_blend_is_chosen_on_dev_saved_and_reloaded(blended_model_dir, small_corpus):
+    """A blended model: each head's transformer share is the best one on dev, the model
+    loaded from disk reproduces the training-time test metrics, and each part's own scores
+    are kept beside the blend's."""
+    d = blended_model_dir
+    assert (d / "linear.joblib").exists() and (d / "heads.safetensors").exists()
+    calibration = json.loads((d / "calibration.json").read_text())
+    metrics = json.loads((d / "metrics.json").read_text())
+    weights = calibration["blend"]["weights"]
+    table = metrics["parts"]["dev_macro_f1_by_weight"]
+    for head, w in weights.items():
+        assert table[head][str(w)] == max(table[head].values()), head
+        # The final calibration is the one the weight was chosen with, so the model's dev
+        # score is the table's.
+        assert metrics["dev"]["heads"][head]["macro_f1"] == pytest.approx(table[head][str(w)], abs=1e-4), head
+    for part in ("transformer", "linear"):
+        assert set(metrics["parts"][part]["test"]["heads"]) == set(weights)
+    again = evaluate_model(d, str(small_corpus), split="test").overall
+    for head, m in metrics["test"]["heads"].items():
+        assert again["heads"][head]["per_label"] == m["per_label"], head
+    assert json.loads((d / "cxnlp.json").read_text())["extra"]["lexical_blend"] is True
+    assert "## Blend" in (d / "README.md").read_text()
+
+
+def test_a_blended_model_without_its_linear_part_is_refused(tmp_path, blended_model_dir):
+    import shutil
+
+    from cxnlp import Predictor
+    from cxnlp.model_dir import ModelDirectoryError
+
+    broken = shutil.copytree(blended_model_dir, tmp_path / "broken")
+    (broken / "linear.joblib").unlink()
+    with pytest.raises(ModelDirectoryError, match="linear.joblib is missing"):
+        Predictor.load(broken)
+
+
+def test_lexical_blend_needs_a_transformer(tmp_path):
+    with pytest.raises(ValueError, match="lexical_blend"):
+        TrainConfig(data="x.jsonl", model_type="linear", lexical_blend=True)
