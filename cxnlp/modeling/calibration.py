@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from sklearn.metrics import f1_score
 
 from cxnlp.modeling.decoding import class_indices, probabilities
 from cxnlp.taxonomy import Head
@@ -38,6 +37,29 @@ def fit_temperature(head: Head, logits: np.ndarray, target: np.ndarray, bounds: 
     return float(np.exp(res.x))
 
 
+def binary_f1_per_threshold(scores: np.ndarray, target: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """F1 of `scores >= t` against binary `target`, for every t in `grid` at once
+    (scikit-learn's F1 with zero_division=0). Threshold tuning scores thousands of
+    candidates per model: one vectorised pass instead of one f1_score call each."""
+    pred = np.asarray(scores)[:, None] >= np.asarray(grid)[None, :]
+    pos = np.asarray(target).astype(bool)[:, None]
+    tp = (pred & pos).sum(axis=0)
+    wrong = (pred != pos).sum(axis=0)  # false positives + false negatives
+    denom = 2 * tp + wrong
+    return np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
+
+
+def macro_f1(target: np.ndarray, pred: np.ndarray, labels: list[int]) -> float:
+    """Macro-F1 of class indices over `labels` (as f1_score(..., labels=labels, average="macro", zero_division=0))."""
+    size = max([*labels, int(target.max(initial=0)), int(pred.max(initial=0))]) + 1
+    cm = np.bincount(target * size + pred, minlength=size * size).reshape(size, size)
+    idx = np.asarray(labels, dtype=int)
+    tp = cm[idx, idx]
+    denom = 2 * tp + (cm[idx, :].sum(axis=1) - tp) + (cm[:, idx].sum(axis=0) - tp)
+    f = np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
+    return float(f.mean()) if len(f) else 0.0
+
+
 def tune_thresholds(probs: np.ndarray, target: np.ndarray, floor: float = 0.1, default: float = 0.5,
                     grid: np.ndarray | None = None) -> np.ndarray:
     """Per-label threshold maximising F1 on dev; `default` for labels with no positive
@@ -49,7 +71,7 @@ def tune_thresholds(probs: np.ndarray, target: np.ndarray, floor: float = 0.1, d
         y = target[:, j].astype(int)
         if y.sum() == 0:
             continue
-        scores = [f1_score(y, (probs[:, j] >= t).astype(int), zero_division=0) for t in grid]
+        scores = binary_f1_per_threshold(probs[:, j], y, grid).tolist()
         best = max(scores)
         candidates = [t for t, s in zip(grid, scores, strict=True) if s >= best - 1e-12]
         out[j] = min(candidates, key=lambda t: abs(t - default))
@@ -107,7 +129,7 @@ def tune_ordinal_thresholds(head: Head, probs: np.ndarray, target: np.ndarray, d
     present = sorted(set(target.tolist()))
 
     def score(t: np.ndarray) -> float:
-        return float(f1_score(target, class_indices(head, probs, t), labels=present, average="macro", zero_division=0))
+        return macro_f1(target, class_indices(head, probs, t), present)
 
     best = score(thr)
     for _ in range(sweeps):

@@ -114,3 +114,24 @@ def test_ordinal_thresholds_are_tuned_for_macro_f1():
 
     assert macro(thr) > macro(None) + 0.05
     assert np.array_equal(tune_ordinal_thresholds(head, p[:0], target[:0]), np.full(2, 0.5))
+
+
+def test_vectorised_f1_equals_scikit_learn():
+    """Threshold tuning scores candidates with its own vectorised F1; it must be sklearn's."""
+    from sklearn.metrics import f1_score
+
+    from cxnlp.modeling.calibration import binary_f1_per_threshold, macro_f1
+
+    rng = np.random.default_rng(3)
+    grid = np.round(np.arange(0.05, 0.951, 0.025), 3)
+    for n, rate in ((300, 0.3), (40, 0.05), (25, 0.0)):
+        y = (rng.uniform(size=n) < rate).astype(int)
+        scores = np.clip(0.3 * y + rng.uniform(size=n) * 0.7, 0, 1)
+        expected = [f1_score(y, (scores >= t).astype(int), zero_division=0) for t in grid]
+        assert np.allclose(binary_f1_per_threshold(scores, y, grid), expected, atol=1e-12)
+    for k in (2, 3, 5):
+        target, pred = rng.integers(0, k, 200), rng.integers(0, k + 1, 200)  # pred may use a class target lacks
+        target[target == 1] = 0
+        present = sorted(set(target.tolist()))
+        expected = f1_score(target, pred, labels=present, average="macro", zero_division=0)
+        assert abs(macro_f1(target, pred, present) - expected) < 1e-12
