@@ -59,6 +59,8 @@ class Predictor:
         self.normalizer = normalizer
         self.temperatures: dict[str, float] = calibration.get("temperatures", {})
         self.thresholds: dict[str, np.ndarray] = {k: np.asarray(v) for k, v in calibration.get("thresholds", {}).items()}
+        self.blend_weights: dict[str, float] | None = calibration.get("blend", {}).get("weights")
+        """Blended models (`lexical_blend`): each head's transformer share; None otherwise."""
         self._backend = backend
 
     # -- loading -----------------------------------------------------------------------

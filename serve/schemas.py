@@ -244,6 +244,9 @@ class ModelResponse(BaseModel):
     """Model directory format version."""
     backbone: str | None
     """Backbone the encoder was fine-tuned from (transformer models)."""
+    blend: dict[str, float] | None = None
+    """Transformer models blended with a linear model (`lexical_blend`): each head's
+    transformer share of the logits (the linear model has the rest); null otherwise."""
     max_length: int
     """Token window; longer texts are read in overlapping windows."""
     taxonomy: dict[str, str]

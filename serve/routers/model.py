@@ -38,6 +38,7 @@ async def model(state: ModelState = Depends(require_model), settings: Settings =
     meta = p.meta
     return ModelResponse(
         id=state.model_id, type=meta.model_type, format_version=meta.format_version, backbone=meta.backbone,
+        blend=p.blend_weights,
         max_length=meta.max_length, taxonomy={"name": p.taxonomy.name, "version": p.taxonomy.version},
         created_at=meta.created_at, git_commit=meta.git_commit, data_fingerprint=meta.data_fingerprint,
         versions=meta.versions, metrics=_finite(p.metrics),

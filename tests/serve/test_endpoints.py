@@ -82,6 +82,27 @@ def test_model_card_metadata(server, tiny_predictor):
     assert "test" in body.metrics
     assert body.card and body.card.strip()
     assert body.limits.max_texts == 64
+    assert body.blend is None
+
+
+def test_a_blended_model_is_served_with_its_blend(blended_model_dir):
+    """The service loads a blended model, reports each head's transformer share, and
+    classifies exactly as the Python Predictor does."""
+    import json
+
+    from cxnlp import Predictor
+    from tests.serve.conftest import live_server, make_settings
+
+    texts = ["الطلب تأخر ثلاث أيام وما أحد رد علي", "پشتیبانی خیلی سریع جواب داد، ممنون"]
+    expected = Predictor.load(blended_model_dir).predict(texts)
+    for srv in live_server(make_settings(model=blended_model_dir, model_batch_size=32)):
+        with srv.client() as c:
+            model = ModelResponse.model_validate(c.get("/v1/model").json())
+            got = c.post("/v1/classify", json={"texts": texts}).json()
+    weights = json.loads((blended_model_dir / "calibration.json").read_text())["blend"]["weights"]
+    assert model.blend == weights and "parts" in model.metrics
+    for record, want in zip(got["predictions"], expected, strict=True):
+        assert {h: v["labels"] for h, v in record["heads"].items()} == {h: v["labels"] for h, v in want["heads"].items()}
 
 
 def test_probes_and_openapi(server):
