@@ -108,7 +108,8 @@ class Predictor:
     # -- scoring -----------------------------------------------------------------------
 
     def logits(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> dict[str, np.ndarray]:
-        """Raw head logits per text (before temperature)."""
+        """Head logits per text, before the model's temperature. For a blended model these
+        are the two parts' mixed logits (each part already divided by its own temperature)."""
         return self._backend.logits(list(texts), langs)
 
     def probabilities(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> dict[str, np.ndarray]:
@@ -226,8 +227,12 @@ class _LinearBackend:
         self.model = model
         self.normalizer = normalizer
 
-    def logits(self, texts: list[str], langs: Sequence[str | None] | None) -> dict[str, np.ndarray]:
-        return self.model.logits(self.normalizer.batch(texts, list(langs) if langs else None))
+    def logits(self, texts: list[str], langs: Sequence[str | None] | None,
+               normalized: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        return self.model.logits(normalized if normalized is not None else self.normalize(texts, langs))
+
+    def normalize(self, texts: list[str], langs: Sequence[str | None] | None) -> list[str]:
+        return self.normalizer.batch(texts, list(langs) if langs else None)
 
 
 class _BlendBackend:
@@ -250,7 +255,13 @@ class _BlendBackend:
         return cls(transformer, linear, Blend.from_dict(blend))
 
     def logits(self, texts: list[str], langs: Sequence[str | None] | None) -> dict[str, np.ndarray]:
-        return self.blend.apply(self.transformer.logits(texts, langs), self.linear.logits(texts, langs))
+        if not texts:
+            return self.transformer.logits(texts, langs)
+        # Both parts read the same normalised text (one model directory, one normalizer):
+        # normalise once, not once per part.
+        normalized = self.linear.normalize(texts, langs)
+        return self.blend.apply(self.transformer.logits(texts, langs, normalized=normalized),
+                                self.linear.logits(texts, langs, normalized=normalized))
 
 
 def load_torch_model(path: str | Path, meta: ModelMeta | None = None, taxonomy: Taxonomy | None = None) -> tuple[Any, Any]:
@@ -283,5 +294,6 @@ class _TorchBackend:
         return cls(EncoderRunner.for_torch(model, tokenizer, normalizer, max_length=meta.max_length,
                                            text_prefix=meta.text_prefix, batch_size=batch_size))
 
-    def logits(self, texts: list[str], langs: Sequence[str | None] | None) -> dict[str, np.ndarray]:
-        return self.runner.logits(texts, langs)
+    def logits(self, texts: list[str], langs: Sequence[str | None] | None,
+               normalized: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        return self.runner.logits(texts, langs, normalized=normalized)

@@ -238,11 +238,9 @@ class Trainer:
         return model.fit(self._texts(train), encode_targets(self.taxonomy, train["labels"]))
 
     @staticmethod
-    def _split_logits(score: Callable[[list[str]], dict[str, np.ndarray]], parts: dict[str, Any],
-                      prepare: Callable[[Any], list[str]]) -> dict[str, dict[str, np.ndarray]]:
-        """Logits of the dev split and (when present) the test split."""
-        return {split: score(prepare(parts[split])) for split in ("dev", "test")
-                if parts.get(split) is not None and len(parts[split])}
+    def _split_logits(score: Callable[[Any], dict[str, np.ndarray]], parts: dict[str, Any]) -> dict[str, dict[str, np.ndarray]]:
+        """`score(dataset)` of the dev split and (when present) the test split."""
+        return {split: score(parts[split]) for split in ("dev", "test") if parts.get(split) is not None and len(parts[split])}
 
     def _train_linear(self, parts: dict[str, Any], info: dict[str, Any]) -> TrainResult:
         cfg = self.cfg
@@ -252,7 +250,7 @@ class Trainer:
         logger.info("linear baseline fitted in %.1f s", time.time() - t0)
 
         state = TrainerState(epoch=1)
-        calibration, metrics = self._calibrate_and_evaluate(self._split_logits(model.logits, parts, self._texts), parts)
+        calibration, metrics = self._calibrate_and_evaluate(self._split_logits(lambda ds: model.logits(self._texts(ds)), parts), parts)
         metrics["train_seconds"] = round(time.time() - t0, 1)
 
         def write(tmp: Path) -> None:
@@ -402,8 +400,7 @@ class Trainer:
             model.load_state_dict(torch.load(best, map_location="cpu", weights_only=True))
         model.eval()
 
-        logits = {split: runner.logits(parts[split]["text"], parts[split]["lang"]) for split in ("dev", "test")
-                  if parts.get(split) is not None and len(parts[split])}
+        logits = self._split_logits(lambda ds: runner.logits(ds["text"], ds["lang"]), parts)
         lexical = None
         if cfg.lexical_blend:
             t0 = time.time()
@@ -449,7 +446,7 @@ class Trainer:
                parts: dict[str, Any]) -> tuple[Blend, dict[str, dict[str, np.ndarray]], dict[str, Any]]:
         """Calibrate each part on dev, choose each head's transformer share on dev, and
         return the blend, the blended logits per split, and each part's own scores."""
-        linear = self._split_logits(lexical.logits, parts, self._texts)
+        linear = self._split_logits(lambda ds: lexical.logits(self._texts(ds)), parts)
         part_temps, part_scores = {}, {}
         for name, logits in (("transformer", transformer), ("linear", linear)):
             calibration, metrics = self._calibrate_and_evaluate(logits, parts, log=False)
@@ -468,7 +465,8 @@ class Trainer:
         weights, table = choose_weights(heads, dev_scores)
         blend = Blend(weights, part_temps)
         blended = {split: blend.apply(transformer[split], linear[split]) for split in transformer}
-        part_scores["dev_macro_f1_by_weight"] = {h: {str(w): round(s, 4) for w, s in row.items()} for h, row in table.items()}
+        part_scores["dev_macro_f1_by_weight"] = {h: {str(w): None if s is None else round(s, 4) for w, s in row.items()}
+                                                for h, row in table.items()}
         return blend, blended, part_scores
 
     def _calibrate_and_evaluate(self, logits: dict[str, dict[str, np.ndarray]], parts: dict[str, Any],

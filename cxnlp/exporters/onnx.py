@@ -147,5 +147,5 @@ class OnnxBackend:
         return cls(EncoderRunner(forward, taxonomy, tokenizer, normalizer, max_length=meta.max_length,
                                  text_prefix=meta.text_prefix, batch_size=batch_size))
 
-    def logits(self, texts: list[str], langs: Any) -> dict[str, np.ndarray]:
-        return self.runner.logits(texts, langs)
+    def logits(self, texts: list[str], langs: Any, normalized: Any = None) -> dict[str, np.ndarray]:
+        return self.runner.logits(texts, langs, normalized=normalized)

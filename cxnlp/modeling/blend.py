@@ -78,18 +78,24 @@ def choose_weights(heads: Iterable[str], dev_scores: Callable[[float], Mapping[s
                    candidates: Iterable[float] = BLEND_WEIGHTS) -> tuple[dict[str, float], dict[str, dict[float, float]]]:
     """Per head, the candidate weight with the best dev score (`dev_scores(w)` → {head: score}).
 
-    Ties go to the weight closest to an even mix: with a few hundred dev records, equal
-    scores say nothing about which part to trust more. Returns the weights and every
-    candidate's scores (for the record)."""
+    Ties go to the weight closest to an even mix (then to the larger transformer share):
+    with a few hundred dev records, equal scores say nothing about which part to trust
+    more. A head no dev record labels has no score and keeps the transformer alone.
+    Returns the weights and every candidate's score (None where there is none)."""
     heads = list(heads)
-    table: dict[str, dict[float, float]] = {h: {} for h in heads}
+    table: dict[str, dict[float, float | None]] = {h: {} for h in heads}
     for w in candidates:
         scores = dev_scores(w)
         for h in heads:
             s = scores.get(h, float("nan"))
-            table[h][w] = float(s) if np.isfinite(s) else float("-inf")
+            table[h][w] = float(s) if np.isfinite(s) else None
     chosen = {}
     for h in heads:
-        best = max(table[h].values())
-        chosen[h] = min((w for w, s in table[h].items() if s >= best - 1e-12), key=lambda w: (abs(w - 0.5), -w))
+        scored = {w: s for w, s in table[h].items() if s is not None}
+        if not scored:
+            chosen[h] = 1.0
+            continue
+        best = max(scored.values())
+        # round(): 0.8 - 0.5 is 0.30000000000000004 but 0.5 - 0.2 is 0.3 in floating point.
+        chosen[h] = min((w for w, s in scored.items() if s >= best - 1e-12), key=lambda w: (round(abs(w - 0.5), 6), -w))
     return chosen, table

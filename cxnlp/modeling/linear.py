@@ -29,8 +29,9 @@ def _single_precision(clf: object) -> None:
     label), and scores move by ~1e-7, far below any threshold's resolution. Done right
     after fitting, so the fitted model and the saved one score identically."""
     for est in getattr(clf, "estimators_", [clf]):
-        est.coef_ = est.coef_.astype(np.float32)
-        est.intercept_ = est.intercept_.astype(np.float32)
+        if hasattr(est, "coef_"):  # not a constant predictor
+            est.coef_ = est.coef_.astype(np.float32)
+            est.intercept_ = est.intercept_.astype(np.float32)
 
 
 class LinearMultiHead:
@@ -104,7 +105,7 @@ class LinearMultiHead:
                 probs[:] = 1.0 / L
             probs /= probs.sum(axis=1, keepdims=True)
             if head.kind == "multiclass":
-                out[head.name] = np.log(probs).astype(np.float32)
+                out[head.name] = np.log(np.clip(probs, 1e-9, 1.0)).astype(np.float32)
             else:
                 # Express the class distribution as cumulative logits P(y > k) so decoding
                 # reproduces exactly these probabilities.

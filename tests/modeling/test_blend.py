@@ -43,8 +43,11 @@ def test_round_trip_and_validation():
 
 def test_choose_weights_takes_the_best_and_breaks_ties_towards_an_even_mix():
     def scores(w: float) -> dict[str, float]:
-        return {"peaked": 1 - abs(w - 0.8), "flat": 0.5, "linear_only": 1 - w, "unlabelled": float("nan")}
+        return {"peaked": 1 - abs(w - 0.8), "flat": 0.5, "linear_only": 1 - w, "unlabelled": float("nan"),
+                "tie_0.2_0.8": 1.0 if w in (0.2, 0.8) else 0.0, "tie_0.4_0.6": 1.0 if w in (0.4, 0.6) else 0.0}
 
-    chosen, table = choose_weights(["peaked", "flat", "linear_only", "unlabelled"], scores)
-    assert chosen == {"peaked": 0.8, "flat": 0.5, "linear_only": 0.0, "unlabelled": 0.5}
+    chosen, table = choose_weights(list(scores(0.5)), scores)
+    assert chosen == {"peaked": 0.8, "flat": 0.5, "linear_only": 0.0, "unlabelled": 1.0,
+                      "tie_0.2_0.8": 0.8, "tie_0.4_0.6": 0.6}
     assert set(table["peaked"]) == set(BLEND_WEIGHTS)
+    assert set(table["unlabelled"].values()) == {None}
