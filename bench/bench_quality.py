@@ -83,20 +83,14 @@ def reality_checks(predictors: dict, n: int) -> list[dict]:
 
 def print_parts(model_dir: Path) -> None:
     """For a blended model: what each part scored on its own at training time."""
+    from cxnlp.reports.model_card import blend_table
+
     metrics = json.loads((model_dir / "metrics.json").read_text(encoding="utf-8"))
     calibration = json.loads((model_dir / "calibration.json").read_text(encoding="utf-8"))
-    parts = metrics.get("parts")
-    if not parts or "test" not in metrics:
-        return
-    weights = calibration["blend"]["weights"]
-    print(f"\n### {model_dir.name}: its two parts on the test split (each calibrated on dev on its own)\n")
-    print("| head | transformer share | transformer part | linear part | blend |")
-    print("|---|---|---|---|---|")
-    for h, w in weights.items():
-        print(f"| {h} | {w} | {parts['transformer']['test']['heads'][h]:.3f} | {parts['linear']['test']['heads'][h]:.3f} "
-              f"| {metrics['test']['heads'][h]['macro_f1']:.3f} |")
-    print(f"| mean | | {parts['transformer']['test']['macro_f1_mean']:.3f} | {parts['linear']['test']['macro_f1_mean']:.3f} "
-          f"| {metrics['test']['macro_f1_mean']:.3f} |")
+    table = blend_table(calibration, metrics, splits=("test",))
+    if table and "test" in metrics:
+        print(f"\n### {model_dir.name}: its two parts on the test split (each calibrated on dev on its own)\n")
+        print("\n".join(table))
 
 
 def main() -> int:

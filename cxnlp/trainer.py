@@ -455,10 +455,9 @@ class Trainer:
                                          "heads": {h: v["macro_f1"] for h, v in m["heads"].items()}}
                                  for split, m in metrics.items()}
         heads = [h.name for h in self.taxonomy.heads]
-        even = Blend({h: 0.5 for h in heads}, part_temps)
 
         def dev_scores(w: float) -> dict[str, float]:
-            dev = even.with_weight(w, heads).apply(transformer["dev"], linear["dev"])
+            dev = Blend(dict.fromkeys(heads, w), part_temps).apply(transformer["dev"], linear["dev"])
             _, metrics = self._calibrate_and_evaluate({"dev": dev}, parts, log=False)
             return {h: v["macro_f1"] for h, v in metrics["dev"]["heads"].items()}
 

@@ -61,10 +61,6 @@ class Blend:
             out[head] = mixed.astype(np.float32)
         return out
 
-    def with_weight(self, w: float, heads: Iterable[str]) -> Blend:
-        """The same part temperatures, one weight for all `heads`."""
-        return Blend({h: w for h in heads}, self.temperatures)
-
     def to_dict(self) -> dict[str, Any]:
         return {"weights": dict(self.weights), "temperatures": {k: dict(v) for k, v in self.temperatures.items()}}
 
@@ -75,7 +71,7 @@ class Blend:
 
 
 def choose_weights(heads: Iterable[str], dev_scores: Callable[[float], Mapping[str, float]],
-                   candidates: Iterable[float] = BLEND_WEIGHTS) -> tuple[dict[str, float], dict[str, dict[float, float]]]:
+                   candidates: Iterable[float] = BLEND_WEIGHTS) -> tuple[dict[str, float], dict[str, dict[float, float | None]]]:
     """Per head, the candidate weight with the best dev score (`dev_scores(w)` → {head: score}).
 
     Ties go to the weight closest to an even mix (then to the larger transformer share):

@@ -38,16 +38,15 @@ def metrics_table(metrics: dict[str, Any], splits: tuple[str, ...] = ("dev", "te
     return "\n".join(lines)
 
 
-def _blend_section(calibration: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
+def blend_table(calibration: dict[str, Any], metrics: dict[str, Any], splits: tuple[str, ...] = ("dev", "test")) -> list[str]:
+    """A blended model's macro-F1 per head and split: its transformer share `w`, each part
+    on its own (as recorded in metrics.json → `parts`) and the blend. Empty for other models."""
     blend, parts = calibration.get("blend"), metrics.get("parts", {})
     if not blend:
         return []
-    lines = ["## Blend", "",
-             "Each head's logits are `w × transformer + (1 − w) × linear` (each part divided by its own "
-             "temperature first), with `w` chosen on dev. Each part on its own, and the blend:", ""]
-    splits = [s for s in ("dev", "test") if s in metrics]
-    lines += ["| head | w | " + " | ".join(f"{s}: transformer | {s}: linear | {s}: blend" for s in splits) + " |",
-              "|" + "---|" * (2 + 3 * len(splits))]
+    splits = tuple(s for s in splits if s in metrics)
+    lines = ["| head | w | " + " | ".join(f"{s}: transformer | {s}: linear | {s}: blend" for s in splits) + " |",
+             "|" + "---|" * (2 + 3 * len(splits))]
     for h, w in blend["weights"].items():
         cells = []
         for s in splits:
@@ -58,8 +57,17 @@ def _blend_section(calibration: dict[str, Any], metrics: dict[str, Any]) -> list
     for s in splits:
         cells += [_fmt(parts.get(name, {}).get(s, {}).get("macro_f1_mean", float("nan"))) for name in ("transformer", "linear")]
         cells.append(f"**{_fmt(metrics[s]['macro_f1_mean'])}**")
-    lines += ["| **mean** | | " + " | ".join(cells) + " |", ""]
+    lines.append("| **mean** | | " + " | ".join(cells) + " |")
     return lines
+
+
+def _blend_section(calibration: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
+    table = blend_table(calibration, metrics)
+    if not table:
+        return []
+    return ["## Blend", "",
+            "Each head's logits are `w × transformer + (1 − w) × linear` (each part divided by its own "
+            "temperature first), with `w` chosen on dev. Each part on its own, and the blend:", "", *table, ""]
 
 
 def write_model_card(directory: str | Path) -> Path:
