@@ -519,7 +519,7 @@ class Trainer:
                                                                 "invalid_records": info["invalid_records"]}})
             self.cfg.save(tmp / TRAINING_CONFIG_FILE)
             save_meta(tmp, meta)
-            write_model_card(tmp)
+            write_model_card(tmp, name=out.name)
         logger.info("model written to %s", out)
         return out
 

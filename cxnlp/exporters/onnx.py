@@ -113,7 +113,7 @@ def _export(src: Path, out: Path, meta: ModelMeta, *, origin: Path, quantize: Qu
         save_meta(tmp, new_meta)
         from cxnlp.reports.model_card import write_model_card
 
-        write_model_card(tmp)
+        write_model_card(tmp, name=out.name)
     logger.info("exported %s → %s (weights %s, %.1f MB)", src, out, quantize.value,
                 (out / ONNX_FILE).stat().st_size / 1e6)
     return out

@@ -70,8 +70,12 @@ def _blend_section(calibration: dict[str, Any], metrics: dict[str, Any]) -> list
             "temperature first), with `w` chosen on dev. Each part on its own, and the blend:", "", *table, ""]
 
 
-def write_model_card(directory: str | Path) -> Path:
+def write_model_card(directory: str | Path, name: str | None = None) -> Path:
+    """Write `README.md` into `directory`. name: what the card calls the model (default: the
+    directory's name; writers inside `atomic_directory` pass the final name, not the
+    temporary one)."""
     d = Path(directory)
+    name = name or d.name
     meta = load_meta(d)
     tax = Taxonomy.from_yaml(d)
     metrics = json.loads((d / METRICS_FILE).read_text(encoding="utf-8"))
@@ -79,7 +83,7 @@ def write_model_card(directory: str | Path) -> Path:
     cfg = yaml.safe_load((d / TRAINING_CONFIG_FILE).read_text(encoding="utf-8"))
     sizes = metrics.get("data", {}).get("sizes", {})
     lines = [
-        f"# cxnlp model: {d.name}",
+        f"# cxnlp model: {name}",
         "",
         f"A **{meta.model_type}** classifier of Arabic and Persian customer feedback, trained with cxnlp on "
         f"the taxonomy **{tax.name}** (version {tax.version}): "
@@ -89,11 +93,11 @@ def write_model_card(directory: str | Path) -> Path:
         "",
         "```python",
         "from cxnlp import Predictor",
-        f'predictor = Predictor.load("{d.name}")',
+        f'predictor = Predictor.load("{name}")',
         'predictor.predict(["الطلب تأخر ثلاث أيام وما أحد رد علي"])',
         "```",
         "",
-        f"or `cxnlp serve {d.name}` for the HTTP API, `cxnlp tag posts.jsonl -m {d.name} -o tagged.parquet` for batches.",
+        f"or `cxnlp serve {name}` for the HTTP API, `cxnlp tag posts.jsonl -m {name} -o tagged.parquet` for batches.",
         "",
         "## Training",
         "",

@@ -27,6 +27,7 @@ def test_fp32_export_matches_pytorch(tmp_path, tiny_model_dir, texts):
     meta = load_meta(out)
     assert meta.extra["runtime"] == "onnx" and meta.extra["quantized"] == "none"
     assert not (out / "encoder").exists() and (out / "model.onnx").exists() and (out / "README.md").exists()
+    assert (out / "README.md").read_text().startswith("# cxnlp model: onnx\n")
     a, b = Predictor.load(tiny_model_dir), Predictor.load(out)
     za, zb = a.logits(texts[:50]), b.logits(texts[:50])
     for h in za:

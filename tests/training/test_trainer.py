@@ -27,6 +27,8 @@ def test_saved_model_reproduces_training_metrics(tiny_model_dir, small_corpus):
     assert meta["format_version"] == 1 and len(meta["data_fingerprint"]) == 64 and "torch" in meta["versions"]
     card = (tiny_model_dir / "README.md").read_text()
     assert "| sentiment | multiclass |" in card and "ECE before" in card
+    # Written inside the temporary directory, but named after the final one.
+    assert card.startswith(f"# cxnlp model: {tiny_model_dir.name}\n") and ".tmp-" not in card
 
 
 def _weights(model_dir):
